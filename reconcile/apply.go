@@ -1,0 +1,125 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
+)
+
+// RRsetWrite asks a zone to make the RRset Name/Type hold Keep plus Want
+// where it now holds Keep plus Have. Have or Want may be empty.
+type RRsetWrite struct {
+	Name, Type string
+	Have, Want []Record
+	Keep       []Record
+}
+
+// Zone is one zone as the reconciler sees it. Providers implement it and
+// choose the calls that write an RRset safely on their service; they never
+// decide what to change.
+type Zone interface {
+	Records(ctx context.Context) ([]Record, error)
+	WriteRRset(ctx context.Context, w RRsetWrite) error
+}
+
+// Result is what applying one zone's plan did.
+type Result struct {
+	Zone, Provider string
+	Applied        []Change
+	// NotApplied are the changes skipped because an earlier write failed
+	// or the run was cancelled.
+	NotApplied []Change
+	Err        error
+}
+
+// Apply writes the zone's changes in plan order, then reads the zone back
+// once and checks that every write took: some servers (BIND) answer
+// success to a CNAME beside other data and write nothing. It stops at the
+// first failed write, so a domain's pointer is never written after its
+// policy host failed, and stops starting writes when ctx is done.
+func Apply(ctx context.Context, zp ZonePlan, z Zone) Result {
+	res := Result{Zone: zp.Zone, Provider: zp.Provider}
+	var errs []error
+	for i, ch := range zp.Changes {
+		if !ch.Applies() {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("stopped before %s %s: %w", ch.Name, ch.Type, err))
+			res.NotApplied = pending(zp.Changes[i:])
+			break
+		}
+		err := z.WriteRRset(ctx, RRsetWrite{Name: ch.Name, Type: ch.Type, Have: ch.Have, Want: ch.Want, Keep: ch.Keep})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %s %s: %w", ch.Action, ch.Name, ch.Type, err))
+			res.NotApplied = pending(zp.Changes[i:])
+			break
+		}
+		res.Applied = append(res.Applied, ch)
+	}
+	if len(res.Applied) > 0 {
+		errs = append(errs, verify(ctx, z, res.Applied))
+	}
+	if err := errors.Join(errs...); err != nil {
+		res.Err = fmt.Errorf("zone %s (provider %s): %w", zp.Zone, zp.Provider, err)
+	}
+	return res
+}
+
+func pending(changes []Change) []Change {
+	var out []Change
+	for _, c := range changes {
+		if c.Applies() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// verify reads the zone back and checks every applied change.
+func verify(ctx context.Context, z Zone, applied []Change) error {
+	live, err := z.Records(ctx)
+	if err != nil {
+		return fmt.Errorf("reading back the written records: %w", err)
+	}
+	type key struct{ name, typ string }
+	got := map[key][]string{}
+	for _, r := range live {
+		k := key{r.Name, r.Type}
+		got[k] = append(got[k], r.Value)
+	}
+	var errs []error
+	for _, ch := range applied {
+		have := got[key{ch.Name, ch.Type}]
+		for _, w := range ch.Want {
+			if !containsTXTOrValue(have, w.Value) {
+				errs = append(errs, fmt.Errorf("%s %s %s was written but the zone does not show it: the server ignored the write (a CNAME cannot sit beside other data at one name)", ch.Name, ch.Type, quoteIf(ch.Type, w.Value)))
+			}
+		}
+		for _, h := range ch.Have {
+			if !containsTXTOrValue(values(ch.Want), h.Value) && containsTXTOrValue(have, h.Value) {
+				errs = append(errs, fmt.Errorf("%s %s %s was removed but the zone still shows it", ch.Name, ch.Type, quoteIf(ch.Type, h.Value)))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func containsTXTOrValue(values []string, v string) bool {
+	for _, x := range values {
+		if x == v || mtasts.EquivalentTXT(x, v) || strings.EqualFold(x, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteIf(typ, v string) string {
+	if typ == "TXT" {
+		return fmt.Sprintf("%q", v)
+	}
+	return v
+}
