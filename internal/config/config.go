@@ -1,0 +1,270 @@
+// Package config loads the mtasts-sync YAML config strictly: unknown keys,
+// wrong types and bad values are errors that name the file, line and key, all
+// of them are reported at once, and all of it happens before any network call.
+// ${VAR} references are expanded from the environment and secrets may live in
+// files (<key>_file); secrets never appear in errors or in fmt output.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/dnsname"
+	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
+)
+
+// Layout says where the TXT records of each domain live.
+type Layout string
+
+const (
+	// LayoutDirect gives every domain its own _mta-sts and _smtp._tls TXT records.
+	LayoutDirect Layout = "direct"
+	// LayoutDelegated keeps the TXT records at the primary domain only; every
+	// other domain points at them with CNAMEs.
+	LayoutDelegated Layout = "delegated"
+)
+
+// DefaultTTL is the TTL of the records we create when the config sets none.
+const DefaultTTL = time.Hour
+
+// Config is a loaded and fully validated config file.
+type Config struct {
+	Path        string // the file loaded (as given)
+	Dir         string // its directory, absolute
+	Policy      Policy
+	PolicyHost  string  // normalised; "" only when Mailcow != nil and not given
+	TLSRPT      *TLSRPT // nil: leave _smtp._tls alone
+	Layout      Layout
+	Primary     string // normalised
+	TTL         time.Duration
+	PublishGate bool
+	Domains     []string // normalised, deduplicated, sorted
+	Provider    string   // default provider name, "" if none
+	Providers   map[string]Provider
+	Zones       map[string]string // normalised zone (no trailing dot) -> provider name
+	Mailcow     *Mailcow
+	Warnings    []string // "file:line: key: message" for legal but doubtful settings
+}
+
+// Policy is the MTA-STS policy the config asks for.
+type Policy struct {
+	Mode   mtasts.Mode
+	MaxAge int64
+	MX     []string // normalised (lower-case; "*." kept); if omitted in the file: [PolicyHost] (when known)
+	File   string   // absolute path or ""
+}
+
+// MTASTS returns the policy in the form that is rendered and hashed.
+func (p Policy) MTASTS() mtasts.Policy {
+	return mtasts.Policy{Mode: p.Mode, MaxAge: p.MaxAge, MX: p.MX}.Normalize()
+}
+
+// TLSRPT is the TLS reporting record the config asks for.
+type TLSRPT struct{ RUA []string }
+
+// Provider is one configured DNS provider. Its fmt output redacts secret
+// settings.
+type Provider struct {
+	Name, Type  string
+	Settings    map[string]string // type-specific keys with ${ENV} expanded and *_file secrets read
+	RateLimit   float64           // per second; 0 = provider default
+	Burst       int
+	Concurrency int
+	Line        int // line of the provider's key in the file, for later error messages
+
+	secret map[string]bool
+}
+
+// IsSecret reports whether the setting key holds a secret that must not be
+// shown.
+func (p Provider) IsSecret(key string) bool { return p.secret[key] }
+
+// Mailcow configures domain discovery from a mailcow server. Its fmt output
+// redacts APIKey.
+type Mailcow struct {
+	URL, APIKey, CAFile, Conf         string
+	Tags                              []string
+	IncludeAliasDomains, ManagePolicy bool
+}
+
+// Key describes one type-specific provider setting.
+type Key struct {
+	Name     string
+	Secret   bool // may be given as <name>_file; never printed
+	Required bool
+}
+
+// Options supply what Parse needs from outside: the provider schema and,
+// for tests, the environment and file system.
+type Options struct {
+	// ProviderKeys returns the keys a provider type accepts; ok=false means
+	// the type is unknown (the error then lists KnownTypes).
+	ProviderKeys func(typ string) (keys []Key, ok bool)
+	KnownTypes   []string
+	LookupEnv    func(string) (string, bool)  // default os.LookupEnv
+	ReadFile     func(string) ([]byte, error) // default os.ReadFile
+}
+
+func (o Options) withDefaults() Options {
+	if o.LookupEnv == nil {
+		o.LookupEnv = os.LookupEnv
+	}
+	if o.ReadFile == nil {
+		o.ReadFile = os.ReadFile
+	}
+	if o.ProviderKeys == nil {
+		o.ProviderKeys = func(string) ([]Key, bool) { return nil, false }
+	}
+	return o
+}
+
+// Load reads the config file at path and parses it.
+func Load(path string, opts Options) (*Config, error) {
+	opts = opts.withDefaults()
+	data, err := opts.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(data, path, opts)
+}
+
+// Parse parses and validates config data; path names the file in messages
+// and anchors relative paths. The error joins every problem found.
+func Parse(data []byte, path string, opts Options) (*Config, error) {
+	opts = opts.withDefaults()
+	name := path
+	if name == "" {
+		name = "config"
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("%s: find its directory: %w", name, err)
+	}
+	root, err := decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if root == nil {
+		return nil, fmt.Errorf("no config in %s: the file holds no settings; add at least policy:, policy_host: and domains:", name)
+	}
+	p := &parser{file: name, dir: dir, opts: opts, envVars: map[*yaml.Node][]string{}}
+	p.expandTree(root, "")
+	cfg := &Config{Path: path, Dir: dir}
+	p.config(root, cfg)
+	if len(p.problems) > 0 {
+		return nil, joinSorted(p.problems)
+	}
+	sortByLine(p.warnings)
+	for _, w := range p.warnings {
+		cfg.Warnings = append(cfg.Warnings, w.Error())
+	}
+	return cfg, nil
+}
+
+// decode returns the top node of the single YAML document in data, or nil
+// when there is none.
+func decode(data []byte) (root *yaml.Node, err error) {
+	// The YAML library has panicked on hostile input in the past; a config
+	// file must never crash the program.
+	defer func() {
+		if r := recover(); r != nil {
+			root, err = nil, fmt.Errorf("not valid YAML (%v)", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more than one YAML document (---); keep one")
+	}
+	if len(doc.Content) == 0 || isNull(deref(doc.Content[0])) {
+		return nil, nil
+	}
+	return deref(doc.Content[0]), nil
+}
+
+func sortByLine(ps []problem) {
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].line < ps[j].line })
+}
+
+func joinSorted(ps []problem) error {
+	sortByLine(ps)
+	errs := make([]error, len(ps))
+	for i, p := range ps {
+		errs[i] = p
+	}
+	return errors.Join(errs...)
+}
+
+// ZoneFor returns the configured zone and provider for a domain: the longest
+// zone in Zones that equals or is a parent of the domain; ok=false when none
+// matches (the caller then uses Provider and discovery).
+func (c *Config) ZoneFor(domain string) (zone, provider string, ok bool) {
+	for z, prov := range c.Zones {
+		if len(z) > len(zone) && dnsname.IsSubdomain(domain, z) {
+			zone, provider, ok = z, prov, true
+		}
+	}
+	return zone, provider, ok
+}
+
+const redacted = "[redacted]"
+
+// providerView is Provider without methods, so that Format can print it with
+// the caller's verb and flags without recursing.
+type providerView struct {
+	Name, Type  string
+	Settings    map[string]string
+	RateLimit   float64
+	Burst       int
+	Concurrency int
+	Line        int
+}
+
+// Format prints the provider with secret settings redacted, for every verb.
+func (p Provider) Format(f fmt.State, verb rune) {
+	v := providerView{Name: p.Name, Type: p.Type, RateLimit: p.RateLimit, Burst: p.Burst, Concurrency: p.Concurrency, Line: p.Line}
+	if p.Settings != nil {
+		v.Settings = make(map[string]string, len(p.Settings))
+		for k, val := range p.Settings {
+			if p.secret[k] {
+				val = redacted
+			}
+			v.Settings[k] = val
+		}
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), v)
+}
+
+type mailcowView Mailcow
+
+// Format prints the mailcow settings with the API key redacted, for every verb.
+func (m Mailcow) Format(f fmt.State, verb rune) {
+	if m.APIKey != "" {
+		m.APIKey = redacted
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), mailcowView(m))
+}
+
+// validKeys lists the keys of each fixed section, in the order of the docs.
+var (
+	topKeys     = []string{"policy", "policy_host", "tlsrpt", "layout", "primary", "ttl", "publish_gate", "domains", "provider", "providers", "zones", "mailcow"}
+	policyKeys  = []string{"mode", "max_age", "mx", "file"}
+	tlsrptKeys  = []string{"rua"}
+	mailcowKeys = []string{"url", "api_key", "api_key_file", "ca_file", "tags", "include_alias_domains", "manage_policy", "conf"}
+	commonKeys  = []string{"type", "rate_limit", "burst", "concurrency"}
+)
