@@ -1,0 +1,412 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/config"
+	"github.com/mtasts-sync/mtasts-sync/internal/dnsname"
+	"github.com/mtasts-sync/mtasts-sync/internal/engine"
+	"github.com/mtasts-sync/mtasts-sync/providers"
+	"github.com/mtasts-sync/mtasts-sync/reconcile"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func newApp(e env) *cli.App {
+	domainFlag := &cli.StringSliceFlag{Name: "domain", Usage: "limit the run to this `DOMAIN` (repeatable)"}
+	outputFlag := &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output `FORMAT`: text or json"}
+	return &cli.App{
+		Name:                 "mtasts-sync",
+		Usage:                "keep MTA-STS and TLS-RPT DNS records in sync for every mail domain",
+		Writer:               e.stdout,
+		ErrWriter:            e.stderr,
+		HideVersion:          true,
+		EnableBashCompletion: false,
+		ExitErrHandler:       func(*cli.Context, error) {}, // run() owns exit codes
+		Flags:                globalFlags(),
+		Commands: withGlobal([]*cli.Command{
+			{
+				Name:  "plan",
+				Usage: "show what apply would change, and why (changes nothing)",
+				Flags: []cli.Flag{domainFlag, outputFlag,
+					&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when in sync, 2 when changes are pending, 1 on error"}},
+				Action: func(c *cli.Context) error { return cmdPlan(c, e) },
+			},
+			{
+				Name:  "apply",
+				Usage: "make every domain's records match the config (safe to run from cron)",
+				Flags: []cli.Flag{domainFlag, outputFlag,
+					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing when nothing changed"},
+					&cli.DurationFlag{Name: "lock-wait", Usage: "how long to wait for another run's lock (0: fail at once)"}},
+				Action: func(c *cli.Context) error { return cmdApply(c, e) },
+			},
+			{
+				Name:   "policy",
+				Usage:  "print the policy file and its id",
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "write", Usage: "write it to policy.file instead"}},
+				Action: func(c *cli.Context) error { return cmdPolicy(c, e) },
+			},
+			{
+				Name:   "domains",
+				Usage:  "list the domains, their zone and provider",
+				Flags:  []cli.Flag{domainFlag, outputFlag},
+				Action: func(c *cli.Context) error { return cmdDomains(c, e) },
+			},
+			{
+				Name:  "version",
+				Usage: "print the version",
+				Action: func(c *cli.Context) error {
+					fmt.Fprintln(e.stdout, "mtasts-sync", buildVersion())
+					return nil
+				},
+			},
+		}),
+	}
+}
+
+// globalFlags are accepted before and after the command name, so both
+// `mtasts-sync --config f plan` and `mtasts-sync plan --config f` work.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "mtasts-sync.yaml", EnvVars: []string{"MTASTS_SYNC_CONFIG"}, Usage: "config `FILE`"},
+		&cli.BoolFlag{Name: "no-color", Usage: "never colour the output (also: NO_COLOR)"},
+		&cli.StringFlag{Name: "resolver", Usage: "DNS server `HOST:PORT` to ask (default: the system's)"},
+		&cli.IntFlag{Name: "concurrency", Value: 4, Usage: "zones read or written at once"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"},
+	}
+}
+
+// withGlobal adds the global flags to every command.
+func withGlobal(cmds []*cli.Command) []*cli.Command {
+	for _, c := range cmds {
+		c.Flags = append(c.Flags, globalFlags()...)
+	}
+	return cmds
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// loadConfig reads and validates the config; nothing is sent anywhere yet.
+func loadConfig(c *cli.Context) (*config.Config, error) {
+	keys := func(typ string) ([]config.Key, bool) {
+		pk, ok := providers.Keys(typ)
+		out := make([]config.Key, len(pk))
+		for i, k := range pk {
+			out[i] = config.Key{Name: k.Name, Secret: k.Secret, Required: k.Required}
+		}
+		return out, ok
+	}
+	cfg, err := config.Load(c.String("config"), config.Options{ProviderKeys: keys, KnownTypes: providers.Types()})
+	if err != nil {
+		return nil, fail(err, exitError)
+	}
+	return cfg, nil
+}
+
+func newEngine(c *cli.Context, e env, cfg *config.Config) (*engine.Engine, error) {
+	var only []string
+	for _, d := range c.StringSlice("domain") {
+		n, err := dnsname.Normalize(d)
+		if err != nil {
+			return nil, fail(fmt.Errorf("--domain %q: %w", d, err), exitError)
+		}
+		only = append(only, n)
+	}
+	level := slog.LevelWarn
+	if c.Bool("verbose") {
+		level = slog.LevelInfo
+	}
+	eng, err := engine.New(c.Context, cfg, engine.Options{
+		Only:        only,
+		Resolver:    c.String("resolver"),
+		Concurrency: c.Int("concurrency"),
+		Log:         slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+	})
+	if err != nil {
+		return nil, fail(err, exitError)
+	}
+	return eng, nil
+}
+
+func style(c *cli.Context, e env) reconcile.Style {
+	if c.Bool("no-color") || e.getenv("NO_COLOR") != "" {
+		return reconcile.Style{}
+	}
+	f, ok := e.stdout.(*os.File)
+	if !ok {
+		return reconcile.Style{}
+	}
+	fi, err := f.Stat()
+	return reconcile.Style{Color: err == nil && fi.Mode()&os.ModeCharDevice != 0}
+}
+
+func writePlan(c *cli.Context, e env, p reconcile.Plan) error {
+	switch c.String("output") {
+	case "json":
+		return p.WriteJSON(e.stdout)
+	case "text", "":
+		return p.WriteText(e.stdout, style(c, e))
+	}
+	return fail(fmt.Errorf("--output %q: want text or json", c.String("output")), exitError)
+}
+
+func cmdPlan(c *cli.Context, e env) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	eng, err := newEngine(c, e, cfg)
+	if err != nil {
+		return err
+	}
+	run, err := eng.Plan(c.Context)
+	if err != nil {
+		return fail(err, exitError)
+	}
+	if err := writePlan(c, e, run.Plan); err != nil {
+		return err
+	}
+	sum := run.Plan.Summary()
+	switch {
+	case sum.Errors > 0:
+		return exit(exitError)
+	case c.Bool("detailed-exitcode") && sum.Create+sum.Update+sum.Delete+sum.Conflict > 0:
+		return exit(exitChanges)
+	}
+	return nil
+}
+
+func cmdApply(c *cli.Context, e env) error {
+	if err := checkOutput(c); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	unlock, err := lock(c.Context, lockPath(cfg.Path), c.Duration("lock-wait"))
+	if err != nil {
+		return fail(err, exitError)
+	}
+	defer unlock()
+	eng, err := newEngine(c, e, cfg)
+	if err != nil {
+		return err
+	}
+	run, err := eng.Plan(c.Context)
+	if err != nil {
+		return fail(err, exitError)
+	}
+	sum := run.Plan.Summary()
+	quiet := c.Bool("quiet") && !run.Plan.Pending() && sum.Conflict == 0 && sum.Errors == 0
+	rep := eng.Apply(c.Context, run)
+	if !quiet {
+		if err := writeApply(c, e, run.Plan, rep); err != nil {
+			return err
+		}
+	}
+	switch {
+	case rep.Err != nil:
+		return fail(rep.Err, exitError)
+	case sum.Conflict > 0:
+		return fail(fmt.Errorf("%d conflict(s) left alone: see the plan", sum.Conflict), exitError)
+	case c.Context.Err() != nil:
+		return fail(fmt.Errorf("interrupted: %w", c.Context.Err()), exitError)
+	}
+	return nil
+}
+
+func checkOutput(c *cli.Context) error {
+	switch c.String("output") {
+	case "text", "json", "":
+		return nil
+	}
+	return fail(fmt.Errorf("--output %q: want text or json", c.String("output")), exitError)
+}
+
+// writeApply prints the plan that was applied and what came of it.
+func writeApply(c *cli.Context, e env, p reconcile.Plan, rep engine.Report) error {
+	if c.String("output") == "json" {
+		return writeApplyJSON(e.stdout, p, rep)
+	}
+	if err := p.WriteText(e.stdout, style(c, e)); err != nil {
+		return err
+	}
+	applied, zones := 0, 0
+	for _, r := range rep.Results {
+		applied += len(r.Applied)
+		if len(r.Applied) > 0 {
+			zones++
+		}
+	}
+	if rep.PolicyFile != "" {
+		fmt.Fprintf(e.stdout, "Policy file %s written.\n", rep.PolicyFile)
+	}
+	if applied > 0 || p.Pending() {
+		fmt.Fprintf(e.stdout, "Applied %d change(s) in %d zone(s).\n", applied, zones)
+	}
+	return nil
+}
+
+func writeApplyJSON(w io.Writer, p reconcile.Plan, rep engine.Report) error {
+	type zoneResult struct {
+		Zone       string             `json:"zone"`
+		Provider   string             `json:"provider"`
+		Applied    []reconcile.Change `json:"applied"`
+		NotApplied []reconcile.Change `json:"not_applied"`
+		Error      string             `json:"error,omitempty"`
+	}
+	doc := struct {
+		Plan       json.RawMessage `json:"plan"`
+		PolicyFile string          `json:"policy_file,omitempty"`
+		Results    []zoneResult    `json:"results"`
+		Error      string          `json:"error,omitempty"`
+	}{Results: []zoneResult{}, PolicyFile: rep.PolicyFile}
+	var buf jsonBuffer
+	if err := p.WriteJSON(&buf); err != nil {
+		return err
+	}
+	doc.Plan = json.RawMessage(buf)
+	for _, r := range rep.Results {
+		zr := zoneResult{Zone: r.Zone, Provider: r.Provider, Applied: orEmpty(r.Applied), NotApplied: orEmpty(r.NotApplied)}
+		if r.Err != nil {
+			zr.Error = r.Err.Error()
+		}
+		doc.Results = append(doc.Results, zr)
+	}
+	if rep.Err != nil {
+		doc.Error = rep.Err.Error()
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+type jsonBuffer []byte
+
+func (b *jsonBuffer) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
+
+func orEmpty(c []reconcile.Change) []reconcile.Change {
+	if c == nil {
+		return []reconcile.Change{}
+	}
+	return c
+}
+
+func cmdPolicy(c *cli.Context, e env) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	p := cfg.Policy.MTASTS()
+	if !c.Bool("write") {
+		fmt.Fprintf(e.stdout, "# id: %s\n", p.ID())
+		_, err := e.stdout.Write(p.Render())
+		return err
+	}
+	if cfg.Policy.File == "" {
+		return fail(fmt.Errorf("%s: policy.file is not set: say where to write the policy", cfg.Path), exitError)
+	}
+	if err := engine.WriteFileAtomic(cfg.Policy.File, p.Render()); err != nil {
+		return fail(fmt.Errorf("writing %s: %w", cfg.Policy.File, err), exitError)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s (id %s)\n", cfg.Policy.File, p.ID())
+	return nil
+}
+
+func cmdDomains(c *cli.Context, e env) error {
+	if err := checkOutput(c); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	eng, err := newEngine(c, e, cfg)
+	if err != nil {
+		return err
+	}
+	as, skipped, err := eng.Domains(c.Context)
+	if err != nil {
+		return fail(err, exitError)
+	}
+	var errs []error
+	for _, a := range as {
+		if a.Err != nil {
+			errs = append(errs, a.Err)
+		}
+	}
+	if c.String("output") == "json" {
+		type row struct {
+			engine.Assignment
+			Error string `json:"error,omitempty"`
+		}
+		doc := struct {
+			Domains []row               `json:"domains"`
+			Skipped []reconcile.Skipped `json:"skipped"`
+		}{Domains: []row{}, Skipped: skipped}
+		if doc.Skipped == nil {
+			doc.Skipped = []reconcile.Skipped{}
+		}
+		for _, a := range as {
+			r := row{Assignment: a}
+			if a.Err != nil {
+				r.Error = a.Err.Error()
+			}
+			doc.Domains = append(doc.Domains, r)
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "DOMAIN\tZONE\tPROVIDER")
+		for _, a := range as {
+			zone := a.Zone
+			if a.Err != nil {
+				zone = "error: " + a.Err.Error()
+			} else if a.Discovered {
+				zone += " (found)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Domain, zone, a.Provider)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, s := range skipped {
+			fmt.Fprintf(e.stdout, "skipped %s: %s\n", s.Domain, s.Reason)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fail(err, exitError)
+	}
+	return nil
+}
+
+// lockPath is the lock file beside the config, so two runs on one config
+// never overlap while runs on different configs do not block each other.
+func lockPath(configPath string) string {
+	dir, file := filepath.Split(configPath)
+	return filepath.Join(dir, "."+file+".lock")
+}

@@ -1,0 +1,64 @@
+// Command mtasts-sync keeps the DNS side of MTA-STS (RFC 8461) and SMTP TLS
+// reporting (RFC 8460) true for every mail domain of a mail server.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	stop()
+	os.Exit(code)
+}
+
+// env is the outside world one run of the program sees; tests give their own.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2 // plan --detailed-exitcode: changes pending
+)
+
+func run(ctx context.Context, args []string, e env) int {
+	app := newApp(e)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	if ec, ok := err.(exitCoder); ok {
+		if msg := ec.Error(); msg != "" {
+			fmt.Fprintln(e.stderr, "mtasts-sync:", msg)
+		}
+		return ec.ExitCode()
+	}
+	fmt.Fprintln(e.stderr, "mtasts-sync:", err)
+	return exitError
+}
+
+type exitCoder interface {
+	error
+	ExitCode() int
+}
+
+// exitError carries a message and an exit code out of a command.
+type exitErr struct {
+	msg  string
+	code int
+}
+
+func (e exitErr) Error() string      { return e.msg }
+func (e exitErr) ExitCode() int      { return e.code }
+func exit(code int) error            { return exitErr{code: code} }
+func fail(err error, code int) error { return exitErr{msg: err.Error(), code: code} }

@@ -1,0 +1,114 @@
+package providers
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/libdns/cloudflare"
+	"github.com/libdns/desec"
+	"github.com/libdns/hetzner/v2"
+	"github.com/libdns/rfc2136"
+	"github.com/libdns/route53"
+	"github.com/mtasts-sync/mtasts-sync/providers/zonefile"
+)
+
+func buildCloudflare(_ context.Context, s map[string]string, o Options) (Client, error) {
+	transport := o.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+	return &cloudflare.Provider{
+		APIToken:   s["api_token"],
+		ZoneToken:  s["zone_token"],
+		HTTPClient: &http.Client{Transport: &retryTransport{base: transport}},
+	}, nil
+}
+
+// buildHetzner needs a token: the client panics without one, inside a
+// sync.Once, on its first call.
+func buildHetzner(_ context.Context, s map[string]string, _ Options) (Client, error) {
+	if strings.TrimSpace(s["api_token"]) == "" {
+		return nil, errors.New("api_token is empty: create a Hetzner Cloud API token (Read & Write) in the project that holds the zones")
+	}
+	return hetzner.New(s["api_token"]), nil
+}
+
+// buildRoute53 loads the AWS config the way the client will, first: the
+// client calls log.Fatalf (ending the process) when loading fails.
+func buildRoute53(ctx context.Context, s map[string]string, _ Options) (Client, error) {
+	id, secret := s["access_key_id"], s["secret_access_key"]
+	if (id == "") != (secret == "") {
+		return nil, errors.New("access_key_id and secret_access_key go together: give both, or neither to use the AWS credential chain")
+	}
+	var opts []func(*awsconfig.LoadOptions) error
+	if s["profile"] != "" {
+		opts = append(opts, awsconfig.WithSharedConfigProfile(s["profile"]))
+	}
+	if s["region"] != "" {
+		opts = append(opts, awsconfig.WithRegion(s["region"]))
+	}
+	if id != "" {
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(id, secret, s["session_token"])))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS config: %w", err)
+	}
+	_ = cfg
+	return &route53.Provider{
+		AccessKeyId:     id,
+		SecretAccessKey: secret,
+		SessionToken:    s["session_token"],
+		Region:          s["region"],
+		Profile:         s["profile"],
+		HostedZoneID:    s["hosted_zone_id"],
+	}, nil
+}
+
+var tsigAlgorithms = map[string]bool{"hmac-sha1": true, "hmac-sha224": true, "hmac-sha256": true, "hmac-sha384": true, "hmac-sha512": true}
+
+func buildRFC2136(_ context.Context, s map[string]string, _ Options) (Client, error) {
+	if _, _, err := net.SplitHostPort(s["server"]); err != nil {
+		return nil, fmt.Errorf("server %q: want host:port, e.g. 192.0.2.53:53", s["server"])
+	}
+	alg := strings.ToLower(strings.TrimSuffix(s["key_alg"], "."))
+	if alg == "" {
+		alg = "hmac-sha256"
+	}
+	if !tsigAlgorithms[alg] {
+		return nil, fmt.Errorf("key_alg %q: want one of hmac-sha256, hmac-sha512, hmac-sha384, hmac-sha224, hmac-sha1", s["key_alg"])
+	}
+	if _, err := base64.StdEncoding.DecodeString(s["key"]); err != nil {
+		return nil, errors.New("key is not valid base64: give the secret of the TSIG key as in named.conf or tsig-keygen output")
+	}
+	return &rfc2136.Provider{Server: s["server"], KeyName: s["key_name"], KeyAlg: alg, Key: s["key"]}, nil
+}
+
+// explainRFC2136: BIND answers NOTAUTH for a zone it is not primary for,
+// and the client reports it like a bad TSIG signature.
+func explainRFC2136(zone string, err error) error {
+	if strings.Contains(err.Error(), "bad authentication") || strings.Contains(err.Error(), "NOTAUTH") {
+		return fmt.Errorf("%w (the server is not authoritative for zone %s, or the TSIG key is wrong)", err, zone)
+	}
+	return err
+}
+
+func buildDesec(_ context.Context, s map[string]string, _ Options) (Client, error) {
+	return &desec.Provider{Token: s["token"]}, nil
+}
+
+func buildZonefile(_ context.Context, s map[string]string, o Options) (Client, error) {
+	dir := s["directory"]
+	if !filepath.IsAbs(dir) && o.BaseDir != "" {
+		dir = filepath.Join(o.BaseDir, dir)
+	}
+	return zonefile.New(dir), nil
+}

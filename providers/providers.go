@@ -1,0 +1,195 @@
+// Package providers builds libdns providers from config by type name and
+// adapts them to the reconciler's zone interface: each type's quirks (how
+// a TXT value comes back, which calls write an RRset safely, which errors
+// mean what) are handled here, so the reconciler never sees them.
+// Providers only read and write; they never decide what to change.
+package providers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/libdns/libdns"
+)
+
+// Key is one type-specific setting of a provider.
+type Key struct {
+	Name     string
+	Secret   bool
+	Required bool
+}
+
+// Client is what every libdns provider we use implements.
+type Client interface {
+	libdns.RecordGetter
+	libdns.RecordAppender
+	libdns.RecordSetter
+	libdns.RecordDeleter
+}
+
+// kind describes one provider type: its settings and how to write it.
+type kind struct {
+	keys  []Key
+	build func(ctx context.Context, s map[string]string, o Options) (Client, error)
+	// setRRset: SetRecords replaces one RRset and nothing else, so it may
+	// replace our records when no foreign record shares the RRset.
+	// deSEC's SetRecords empties every other RRset in the zone; Cloudflare's
+	// fails on a name/type holding more than one record.
+	setRRset func(have int) bool
+	// presentationTXT: the client hands back TXT values in (part of) their
+	// zone-file form: quotes between character-strings, backslash escapes.
+	presentationTXT bool
+	// explain turns the client's error into one a user can act on.
+	explain func(zone string, err error) error
+}
+
+func always(int) bool { return true }
+func never(int) bool  { return false }
+
+var kinds = map[string]kind{
+	"cloudflare": {
+		keys:            []Key{{Name: "api_token", Secret: true, Required: true}, {Name: "zone_token", Secret: true}},
+		build:           buildCloudflare,
+		setRRset:        func(have int) bool { return have <= 1 },
+		presentationTXT: true,
+	},
+	"hetzner": {
+		keys:            []Key{{Name: "api_token", Secret: true, Required: true}},
+		build:           buildHetzner,
+		setRRset:        always,
+		presentationTXT: true,
+	},
+	"route53": {
+		keys: []Key{{Name: "access_key_id"}, {Name: "secret_access_key", Secret: true}, {Name: "session_token", Secret: true},
+			{Name: "region"}, {Name: "profile"}, {Name: "hosted_zone_id"}},
+		build:    buildRoute53,
+		setRRset: always,
+	},
+	"rfc2136": {
+		keys: []Key{{Name: "server", Required: true}, {Name: "key_name", Required: true}, {Name: "key_alg"},
+			{Name: "key", Secret: true, Required: true}},
+		build:           buildRFC2136,
+		setRRset:        always,
+		presentationTXT: true,
+		explain:         explainRFC2136,
+	},
+	"desec": {
+		keys:     []Key{{Name: "token", Secret: true, Required: true}},
+		build:    buildDesec,
+		setRRset: never,
+	},
+	"zonefile": {
+		keys:     []Key{{Name: "directory", Required: true}},
+		build:    buildZonefile,
+		setRRset: always,
+	},
+}
+
+// Types lists the provider types, sorted.
+func Types() []string {
+	out := make([]string, 0, len(kinds))
+	for t := range kinds {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Keys returns the settings a provider type accepts; ok is false for an
+// unknown type.
+func Keys(typ string) (keys []Key, ok bool) {
+	k, ok := kinds[typ]
+	return k.keys, ok
+}
+
+// Options are what building a provider needs beyond its settings.
+type Options struct {
+	// BaseDir resolves relative paths in settings (the config's directory).
+	BaseDir string
+	// Transport carries the HTTP requests of the clients that accept one;
+	// nil means http.DefaultTransport (proxy and trust from the environment).
+	Transport http.RoundTripper
+}
+
+// Provider is one configured provider account.
+type Provider struct {
+	Name, Type string
+	client     Client
+	kind       kind
+}
+
+// Build validates settings for the provider type and builds its client.
+// Nothing is sent anywhere: a bad setting is an error before any client
+// exists (some clients panic or kill the process on bad credentials).
+func Build(ctx context.Context, name, typ string, settings map[string]string, opts Options) (p *Provider, err error) {
+	k, ok := kinds[typ]
+	if !ok {
+		return nil, fmt.Errorf("provider %s: unknown type %q (known: %s)", name, typ, strings.Join(Types(), ", "))
+	}
+	for _, key := range k.keys {
+		if key.Required && strings.TrimSpace(settings[key.Name]) == "" {
+			return nil, fmt.Errorf("provider %s (%s): %s is required", name, typ, key.Name)
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("provider %s (%s): building the client panicked: %v", name, typ, r)
+		}
+	}()
+	c, err := k.build(ctx, settings, opts)
+	if err != nil {
+		return nil, fmt.Errorf("provider %s (%s): %w", name, typ, err)
+	}
+	return &Provider{Name: name, Type: typ, client: c, kind: k}, nil
+}
+
+// New wraps an already built client as a provider of the given type; tests
+// and embedders use it to bring their own client.
+func New(name, typ string, c Client) (*Provider, error) {
+	k, ok := kinds[typ]
+	if !ok {
+		return nil, fmt.Errorf("provider %s: unknown type %q", name, typ)
+	}
+	return &Provider{Name: name, Type: typ, client: c, kind: k}, nil
+}
+
+// ListZones lists the zones the account holds, lower-case without the
+// trailing dot. ok is false when the provider cannot list zones.
+func (p *Provider) ListZones(ctx context.Context) (zones []string, ok bool, err error) {
+	lister, ok := p.client.(libdns.ZoneLister)
+	if !ok {
+		return nil, false, nil
+	}
+	var zs []libdns.Zone
+	err = p.guard("listing zones", "", func() error {
+		var err error
+		zs, err = lister.ListZones(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	for _, z := range zs {
+		zones = append(zones, strings.ToLower(strings.TrimSuffix(z.Name, ".")))
+	}
+	sort.Strings(zones)
+	return zones, true, nil
+}
+
+// guard runs one client call, turning a panic into an error and the
+// client's error into one that names the provider and zone.
+func (p *Provider) guard(op, zone string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("provider %s (%s) panicked while %s: %v", p.Name, p.Type, op, r)
+		}
+	}()
+	err = f()
+	if err != nil && p.kind.explain != nil {
+		err = p.kind.explain(zone, err)
+	}
+	return err
+}

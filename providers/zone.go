@@ -1,0 +1,181 @@
+package providers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/libdns/libdns"
+	"github.com/mtasts-sync/mtasts-sync/reconcile"
+)
+
+// Zone is one zone of a provider, as the reconciler reads and writes it.
+type Zone struct {
+	p    *Provider
+	name string // lower-case, no trailing dot
+}
+
+// Zone returns the zone named name (with or without the trailing dot).
+func (p *Provider) Zone(name string) *Zone {
+	return &Zone{p: p, name: strings.ToLower(strings.TrimSuffix(name, "."))}
+}
+
+// fqdn is how zones are passed to every client: with the trailing dot.
+func (z *Zone) fqdn() string { return z.name + "." }
+
+// Records reads the whole zone.
+func (z *Zone) Records(ctx context.Context) ([]reconcile.Record, error) {
+	var recs []libdns.Record
+	err := z.p.guard("reading zone "+z.name, z.name, func() error {
+		var err error
+		recs, err = z.p.client.GetRecords(ctx, z.fqdn())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading zone %s: %w", z.name, err)
+	}
+	out := reconcile.FromLibdns(z.name, recs)
+	if z.p.kind.presentationTXT {
+		for i := range out {
+			if out[i].Type == "TXT" {
+				out[i].Value = unpresent(out[i].Value)
+			}
+		}
+	}
+	return out, nil
+}
+
+// WriteRRset replaces our records of one RRset. Foreign records of the
+// same RRset are never written: where they exist, our old records are
+// deleted one by one and the new ones added, so they survive untouched.
+// Where none exist and the provider's SetRecords is safe, one SetRecords
+// replaces the RRset in place (atomically on RFC 2136 and Route53).
+func (z *Zone) WriteRRset(ctx context.Context, w reconcile.RRsetWrite) error {
+	want := make([]libdns.Record, len(w.Want))
+	for i, r := range w.Want {
+		want[i] = r.Libdns(z.name)
+	}
+	have := make([]libdns.Record, len(w.Have))
+	for i, r := range w.Have {
+		have[i] = r.Raw
+		// A TXT value read back in presentation form does not match when
+		// sent back for deletion (the client escapes it again): send the
+		// value itself.
+		if have[i] == nil || (r.Type == "TXT" && z.p.kind.presentationTXT) {
+			have[i] = r.Libdns(z.name)
+		}
+	}
+	if len(have) > 0 && len(want) > 0 && len(w.Keep) == 0 && z.p.kind.setRRset(len(have)) {
+		return z.call("setting", w, func() error {
+			_, err := z.p.client.SetRecords(ctx, z.fqdn(), want)
+			return err
+		})
+	}
+	if len(have) > 0 {
+		err := z.call("deleting", w, func() error {
+			_, err := z.p.client.DeleteRecords(ctx, z.fqdn(), have)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	add := func() error {
+		_, err := z.p.client.AppendRecords(ctx, z.fqdn(), want)
+		return err
+	}
+	err := z.call("adding", w, add)
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	// The create may have been done and only its answer lost: look before
+	// sending it again, so a retry never makes a duplicate.
+	done, rerr := z.holds(ctx, w)
+	switch {
+	case rerr != nil:
+		return err
+	case done:
+		return nil
+	}
+	return z.call("adding", w, add)
+}
+
+// holds reports whether the zone now holds every record of w.Want.
+func (z *Zone) holds(ctx context.Context, w reconcile.RRsetWrite) (bool, error) {
+	live, err := z.Records(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, want := range w.Want {
+		found := false
+		for _, r := range live {
+			if r.Name == want.Name && r.Type == want.Type && r.Value == want.Value {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (z *Zone) call(verb string, w reconcile.RRsetWrite, f func() error) error {
+	err := z.p.guard(fmt.Sprintf("%s %s %s in zone %s", verb, w.Name, w.Type, z.name), z.name, f)
+	if err != nil {
+		return fmt.Errorf("%s records: %w", verb, err)
+	}
+	return nil
+}
+
+// unpresent undoes the zone-file form some clients return TXT values in:
+// outer quotes, `" "` between character-strings, and backslash escapes.
+// Values without any of these (most, and all of ours) come back unchanged.
+func unpresent(s string) string {
+	if !strings.ContainsAny(s, `"\`) {
+		return s
+	}
+	quoted := len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"'
+	if quoted {
+		s = s[1 : len(s)-1]
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+3 < len(s) && isDigits(s[i+1:i+4]):
+			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+			if n > 255 {
+				b.WriteString(s[i : i+4])
+			} else {
+				b.WriteByte(byte(n))
+			}
+			i += 3
+		case c == '\\' && i+1 < len(s):
+			b.WriteByte(s[i+1])
+			i++
+		case c == '"' && strings.HasPrefix(s[i:], `" "`):
+			// a boundary between character-strings: they join without a space
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isDigits(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
