@@ -39,14 +39,14 @@ func newApp(e env) *cli.App {
 			{
 				Name:  "plan",
 				Usage: "show what apply would change, and why (changes nothing)",
-				Flags: []cli.Flag{domainFlag, outputFlag,
+				Flags: []cli.Flag{domainFlag, outputFlag, &cli.BoolFlag{Name: "no-publish-gate", Usage: "publish ids without first fetching their policy over HTTPS"},
 					&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when in sync, 2 when changes are pending, 1 on error"}},
 				Action: func(c *cli.Context) error { return cmdPlan(c, e) },
 			},
 			{
 				Name:  "apply",
 				Usage: "make every domain's records match the config (safe to run from cron)",
-				Flags: []cli.Flag{domainFlag, outputFlag,
+				Flags: []cli.Flag{domainFlag, outputFlag, &cli.BoolFlag{Name: "no-publish-gate", Usage: "publish ids without first fetching their policy over HTTPS"},
 					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing when nothing changed"},
 					&cli.DurationFlag{Name: "lock-wait", Usage: "how long to wait for another run's lock (0: fail at once)"}},
 				Action: func(c *cli.Context) error { return cmdApply(c, e) },
@@ -62,6 +62,15 @@ func newApp(e env) *cli.App {
 				Usage:  "list the domains, their zone and provider",
 				Flags:  []cli.Flag{domainFlag, outputFlag},
 				Action: func(c *cli.Context) error { return cmdDomains(c, e) },
+			},
+			{
+				Name:      "check",
+				Usage:     "check domains the way a sending MTA sees them (DNS, policy over HTTPS, MX coverage, TLSRPT)",
+				ArgsUsage: "[DOMAIN...]",
+				Flags: []cli.Flag{outputFlag,
+					&cli.BoolFlag{Name: "smtp", Usage: "also connect to each MX on port 25 and check STARTTLS and its certificate"},
+					&cli.BoolFlag{Name: "strict", Usage: "exit 1 on warnings too"}},
+				Action: func(c *cli.Context) error { return cmdCheck(c, e) },
 			},
 			{
 				Name:  "version",
@@ -84,6 +93,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "resolver", Usage: "DNS server `HOST:PORT` to ask (default: the system's)"},
 		&cli.IntFlag{Name: "concurrency", Value: 4, Usage: "zones read or written at once"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"},
+		&cli.StringFlag{Name: "ca-file", Usage: "also trust the CA certificates in `FILE` (PEM) when fetching policies"},
 	}
 }
 
@@ -135,11 +145,18 @@ func newEngine(c *cli.Context, e env, cfg *config.Config) (*engine.Engine, error
 	if c.Bool("verbose") {
 		level = slog.LevelInfo
 	}
+	pool, err := rootCAs(c.String("ca-file"))
+	if err != nil {
+		return nil, fail(err, exitError)
+	}
 	eng, err := engine.New(c.Context, cfg, engine.Options{
-		Only:        only,
-		Resolver:    c.String("resolver"),
-		Concurrency: c.Int("concurrency"),
-		Log:         slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+		Only:          only,
+		Resolver:      c.String("resolver"),
+		Concurrency:   c.Int("concurrency"),
+		Log:           slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+		NoPublishGate: c.Bool("no-publish-gate"),
+		Dialer:        e.dialer,
+		RootCAs:       pool,
 	})
 	if err != nil {
 		return nil, fail(err, exitError)
@@ -252,6 +269,9 @@ func writeApply(c *cli.Context, e env, p reconcile.Plan, rep engine.Report) erro
 		return err
 	}
 	applied, zones := 0, 0
+	for _, d := range rep.MailcowPolicies {
+		fmt.Fprintf(e.stdout, "mailcow policy of %s written.\n", d)
+	}
 	for _, r := range rep.Results {
 		applied += len(r.Applied)
 		if len(r.Applied) > 0 {
@@ -345,32 +365,33 @@ func cmdDomains(c *cli.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	as, skipped, err := eng.Domains(c.Context)
+	inv, err := eng.Inventory(c.Context)
 	if err != nil {
 		return fail(err, exitError)
 	}
 	var errs []error
-	for _, a := range as {
-		if a.Err != nil {
-			errs = append(errs, a.Err)
+	for _, t := range inv.Targets {
+		if t.Err != nil {
+			errs = append(errs, t.Err)
 		}
 	}
 	if c.String("output") == "json" {
 		type row struct {
-			engine.Assignment
+			engine.Target
 			Error string `json:"error,omitempty"`
 		}
 		doc := struct {
-			Domains []row               `json:"domains"`
-			Skipped []reconcile.Skipped `json:"skipped"`
-		}{Domains: []row{}, Skipped: skipped}
+			PolicyHost string              `json:"policy_host"`
+			Domains    []row               `json:"domains"`
+			Skipped    []reconcile.Skipped `json:"skipped"`
+		}{PolicyHost: inv.PolicyHost, Domains: []row{}, Skipped: inv.Skipped}
 		if doc.Skipped == nil {
 			doc.Skipped = []reconcile.Skipped{}
 		}
-		for _, a := range as {
-			r := row{Assignment: a}
-			if a.Err != nil {
-				r.Error = a.Err.Error()
+		for _, t := range inv.Targets {
+			r := row{Target: t}
+			if t.Err != nil {
+				r.Error = t.Err.Error()
 			}
 			doc.Domains = append(doc.Domains, r)
 		}
@@ -381,20 +402,25 @@ func cmdDomains(c *cli.Context, e env) error {
 		}
 	} else {
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "DOMAIN\tZONE\tPROVIDER")
-		for _, a := range as {
-			zone := a.Zone
-			if a.Err != nil {
-				zone = "error: " + a.Err.Error()
-			} else if a.Discovered {
+		fmt.Fprintln(tw, "DOMAIN\tZONE\tPROVIDER\tSOURCE\tPOLICY ID")
+		for _, t := range inv.Targets {
+			zone, source := t.Zone, t.Source
+			if t.Discovered {
 				zone += " (found)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Domain, zone, a.Provider)
+			if t.AliasOf != "" {
+				source += " (alias of " + t.AliasOf + ")"
+			}
+			if t.Err != nil {
+				fmt.Fprintf(tw, "%s\terror: %v\t\t\t\n", t.Domain, t.Err)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Domain, zone, t.Provider, source, t.PolicyID)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		for _, s := range skipped {
+		for _, s := range inv.Skipped {
 			fmt.Fprintf(e.stdout, "skipped %s: %s\n", s.Domain, s.Reason)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/check"
 )
 
 func main() {
@@ -22,6 +24,9 @@ func main() {
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// dialer makes policy-fetch, mailcow and SMTP connections; nil is a
+	// plain net.Dialer. Tests map names to loopback servers here.
+	dialer check.Dialer
 }
 
 // Exit codes.

@@ -268,3 +268,29 @@ var (
 	mailcowKeys = []string{"url", "api_key", "api_key_file", "ca_file", "tags", "include_alias_domains", "manage_policy", "conf"}
 	commonKeys  = []string{"type", "rate_limit", "burst", "concurrency"}
 )
+
+// PolicySource says where the published policy comes from.
+type PolicySource int
+
+const (
+	// PolicyFromConfig: the policy: section, served by the user's web
+	// server (written to policy.file when set).
+	PolicyFromConfig PolicySource = iota
+	// PolicyMailcowManaged: the policy: section, put into mailcow's
+	// per-domain MTA-STS settings through its API (manage_policy: true).
+	PolicyMailcowManaged
+	// PolicyMailcowServed: whatever mailcow already serves for each domain
+	// (mailcow: without a policy: section).
+	PolicyMailcowServed
+)
+
+// PolicySource tells where the policy of every domain comes from.
+func (c *Config) PolicySource() PolicySource {
+	switch {
+	case c.Mailcow != nil && c.Mailcow.ManagePolicy:
+		return PolicyMailcowManaged
+	case c.Mailcow != nil && c.Policy.Mode == "":
+		return PolicyMailcowServed
+	}
+	return PolicyFromConfig
+}

@@ -48,7 +48,7 @@ func (p *parser) config(root *yaml.Node, cfg *Config) {
 	}
 	if f, ok := top["policy"]; ok {
 		p.policy(f, cfg)
-	} else {
+	} else if !hasMailcow {
 		p.errorf(root, "", "policy is required; add policy: with mode: and max_age:")
 	}
 	if f, ok := top["tlsrpt"]; ok {
@@ -675,6 +675,9 @@ func (p *parser) crossCheck(root *yaml.Node, top map[string]field, cfg *Config, 
 			n = f.key
 		}
 		p.errorf(n, "", "mailcow.manage_policy: true and policy.file exclude each other: mailcow serves the policy itself; remove policy.file or set manage_policy: false")
+	}
+	if _, ok := top["policy"]; !ok && cfg.Mailcow != nil && cfg.Mailcow.ManagePolicy {
+		p.errorf(top["mailcow"].key, "mailcow", "manage_policy: true needs the policy to put in mailcow; add policy: with mode: and max_age:")
 	}
 	// A provider: naming an undefined provider is reported already; it still
 	// counts here so that each domain is not blamed for it again.

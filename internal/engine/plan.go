@@ -1,0 +1,241 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/config"
+	"github.com/mtasts-sync/mtasts-sync/internal/mailcow"
+	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
+	"github.com/mtasts-sync/mtasts-sync/reconcile"
+)
+
+// Run is a plan and what applying it needs.
+type Run struct {
+	Plan reconcile.Plan
+	spec reconcile.Spec
+	// zones hold what each zone plan was made from, to plan it again when
+	// the publish gate holds an id back.
+	zones []zoneState
+	// policyFile is the policy to write to policy.file, when it differs.
+	policyFile *mtasts.Policy
+	// mailcowSTS are the mailcow MTA-STS entries to add or edit.
+	mailcowSTS []stsStep
+	// expected is the policy each domain must serve before its id goes out.
+	expected map[string]mtasts.Policy
+}
+
+type zoneState struct {
+	zone, provider string
+	domains        []reconcile.Domain
+	live           []reconcile.Record
+}
+
+type stsStep struct {
+	sts mailcow.STS
+	add bool
+}
+
+// stepsPending reports whether the policy changes before DNS does.
+func (r *Run) stepsPending() bool { return r.policyFile != nil || len(r.mailcowSTS) > 0 }
+
+// Plan reads every zone and returns what apply would change.
+func (e *Engine) Plan(ctx context.Context) (*Run, error) {
+	inv, err := e.Inventory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	run := &Run{expected: map[string]mtasts.Policy{}}
+	run.Plan.Skipped = inv.Skipped
+	run.Plan.Warnings = append(append(run.Plan.Warnings, e.cfg.Warnings...), inv.Warnings...)
+	if err := e.policySteps(ctx, inv, run); err != nil {
+		return nil, err
+	}
+	run.spec = e.spec(inv)
+
+	groups := map[[2]string]*zoneState{}
+	for _, t := range inv.Targets {
+		if t.Err != nil {
+			run.Plan.Zones = append(run.Plan.Zones, reconcile.ZonePlan{Zone: orUnknown(t.Zone), Provider: t.Provider, Domains: []string{t.Domain}, Err: t.Err})
+			continue
+		}
+		run.expected[t.Domain] = t.Policy
+		k := [2]string{t.Zone, t.Provider}
+		if groups[k] == nil {
+			groups[k] = &zoneState{zone: t.Zone, provider: t.Provider}
+			run.zones = append(run.zones, zoneState{})
+		}
+		groups[k].domains = append(groups[k].domains, reconcile.Domain{Name: t.Domain, Zone: t.Zone, Provider: t.Provider, PolicyID: t.PolicyID})
+	}
+	keys := make([][2]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+" "+keys[i][1] < keys[j][0]+" "+keys[j][1] })
+	plans := make([]reconcile.ZonePlan, len(keys))
+	e.each(len(keys), func(i int) {
+		zs := groups[keys[i]]
+		run.zones[i] = *zs
+		live, err := e.providers[zs.provider].Zone(zs.zone).Records(ctx)
+		if err != nil {
+			plans[i] = reconcile.ZonePlan{Zone: zs.zone, Provider: zs.provider, Err: fmt.Errorf("provider %s: %w", zs.provider, err)}
+			for _, d := range zs.domains {
+				plans[i].Domains = append(plans[i].Domains, d.Name)
+			}
+			return
+		}
+		run.zones[i].live = live
+		plans[i] = reconcile.PlanZone(run.spec, zs.zone, zs.provider, zs.domains, live)
+	})
+	// Until the new policy is published, what is served is the old one:
+	// the gate can only ask whether it is served at all.
+	e.gateIDs(ctx, run, plans, !run.stepsPending())
+	run.Plan.Zones = append(run.Plan.Zones, plans...)
+	run.Plan.Sort()
+	return run, nil
+}
+
+func orUnknown(zone string) string {
+	if zone == "" {
+		return "(unknown)"
+	}
+	return zone
+}
+
+func (e *Engine) spec(inv Inventory) reconcile.Spec {
+	s := reconcile.Spec{
+		PolicyHost: inv.PolicyHost,
+		Layout:     reconcile.Layout(e.cfg.Layout),
+		Primary:    e.cfg.Primary,
+		TTL:        e.cfg.TTL,
+		Managed:    map[string]bool{},
+	}
+	if e.cfg.TLSRPT != nil {
+		s.TLSRPT = mtasts.TLSRPTRecord{RUA: e.cfg.TLSRPT.RUA}.String()
+	}
+	for _, t := range inv.Targets {
+		s.Managed[t.Domain] = true
+	}
+	return s
+}
+
+// policySteps plans publishing the policy: writing policy.file, or adding
+// and editing mailcow's MTA-STS entries.
+func (e *Engine) policySteps(ctx context.Context, inv Inventory, run *Run) error {
+	switch e.cfg.PolicySource() {
+	case config.PolicyFromConfig:
+		if e.cfg.Policy.File == "" {
+			return nil
+		}
+		p := e.cfg.Policy.MTASTS()
+		if len(p.MX) == 0 {
+			p.MX = []string{inv.PolicyHost}
+		}
+		step, changed, err := policyFileStep(e.cfg.Policy.File, p)
+		if err != nil {
+			return err
+		}
+		if changed {
+			run.Plan.Steps = append(run.Plan.Steps, step)
+			run.policyFile = &p
+		}
+	case config.PolicyMailcowManaged:
+		return e.mailcowSteps(ctx, inv, run)
+	}
+	return nil
+}
+
+// mailcowSteps compares the policy mailcow serves for each of its domains
+// with the config's: mailcow's API cannot read its MTA-STS entries back,
+// but what it serves is what senders see.
+func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) error {
+	var targets []Target
+	for _, t := range inv.Targets {
+		if t.fromMailcow && t.Err == nil {
+			targets = append(targets, t)
+		}
+	}
+	steps := make([]*reconcile.Step, len(targets))
+	sts := make([]*stsStep, len(targets))
+	errs := make([]error, len(targets))
+	e.each(len(targets), func(i int) {
+		t := targets[i]
+		want := mailcow.STS{Domain: t.Domain, Mode: string(t.Policy.Mode), MX: t.Policy.MX, MaxAge: t.Policy.MaxAge, Active: true}
+		body, err := e.mailcow.ServedPolicy(ctx, inv.PolicyHost, t.Domain)
+		switch {
+		case errors.Is(err, mailcow.ErrNoPolicy):
+			steps[i] = &reconcile.Step{Kind: "mailcow policy", Target: t.Domain, Action: reconcile.Create, New: []string{describe(t.Policy)}}
+			sts[i] = &stsStep{sts: want, add: true}
+			return
+		case err != nil:
+			errs[i] = fmt.Errorf("domain %s: reading the policy mailcow serves: %w", t.Domain, err)
+			return
+		}
+		served, _, err := mtasts.ParsePolicy(body)
+		if err == nil && served.Equal(t.Policy) {
+			return
+		}
+		step := &reconcile.Step{Kind: "mailcow policy", Target: t.Domain, Action: reconcile.Update}
+		if err != nil {
+			step.Old, step.New = []string{"invalid: " + err.Error()}, []string{describe(t.Policy)}
+		} else {
+			step.Old, step.New = policyDiff(served.Normalize(), t.Policy)
+		}
+		steps[i], sts[i] = step, &stsStep{sts: want}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for i := range targets {
+		if steps[i] != nil {
+			run.Plan.Steps = append(run.Plan.Steps, *steps[i])
+			run.mailcowSTS = append(run.mailcowSTS, *sts[i])
+		}
+	}
+	return nil
+}
+
+func describe(p mtasts.Policy) string {
+	return fmt.Sprintf("mode %s, max_age %d, mx %s", p.Mode, p.MaxAge, strings.Join(p.MX, ","))
+}
+
+// policyDiff names the fields that differ, e.g. "mode testing" -> "mode enforce".
+func policyDiff(old, new mtasts.Policy) (o, n []string) {
+	if old.Mode != new.Mode {
+		o, n = append(o, "mode "+string(old.Mode)), append(n, "mode "+string(new.Mode))
+	}
+	if old.MaxAge != new.MaxAge {
+		o, n = append(o, fmt.Sprintf("max_age %d", old.MaxAge)), append(n, fmt.Sprintf("max_age %d", new.MaxAge))
+	}
+	if strings.Join(old.MX, ",") != strings.Join(new.MX, ",") {
+		o, n = append(o, "mx "+strings.Join(old.MX, ",")), append(n, "mx "+strings.Join(new.MX, ","))
+	}
+	return o, n
+}
+
+// policyFileStep compares the policy file on disk with the one we render.
+func policyFileStep(path string, p mtasts.Policy) (reconcile.Step, bool, error) {
+	want := p.Render()
+	step := reconcile.Step{Kind: "policy-file", Target: path, New: []string{"id " + p.ID()}}
+	old, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		step.Action = reconcile.Create
+		return step, true, nil
+	case err != nil:
+		return step, false, fmt.Errorf("policy.file: %w", err)
+	case string(old) == string(want):
+		return step, false, nil
+	}
+	step.Action = reconcile.Update
+	if op, _, err := mtasts.ParsePolicy(old); err == nil {
+		step.Old = []string{"id " + op.Normalize().ID()}
+	} else {
+		step.Old = []string{"unparsable: " + err.Error()}
+	}
+	return step, true, nil
+}
