@@ -115,8 +115,11 @@ func (p Plan) WriteText(w io.Writer, st Style) error {
 	}
 	for _, s := range p.Steps {
 		line := fmt.Sprintf("  %s %s %s", symbols[s.Action], s.Kind, s.Target)
-		if len(s.Old) > 0 || len(s.New) > 0 {
+		switch {
+		case len(s.Old) > 0:
 			line += ": " + arrow(s.Old, s.New, "")
+		case len(s.New) > 0:
+			line += ": " + list(s.New, "")
 		}
 		if s.Reason != "" {
 			line += "  (" + s.Reason + ")"

@@ -163,6 +163,11 @@ func TestApplyKeepsForeignRecordsAndConverges(t *testing.T) {
 	}
 }
 
+// squash folds runs of spaces, so checks do not depend on column widths.
+func squash(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' }), " ")
+}
+
 func containsLine(lines []string, want string) bool {
 	for _, l := range lines {
 		if l == want {

@@ -170,7 +170,7 @@ func (e *Engine) policies(ctx context.Context, policyHost string, targets []*Tar
 	skipped := make([]string, len(targets))
 	e.each(len(targets), func(i int) {
 		t := targets[i]
-		body, err := e.mailcow.ServedPolicy(ctx, policyHost, t.Domain)
+		body, err := e.mailcow.ServedPolicy(ctx, e.mailcowHost(), t.Domain)
 		switch {
 		case errors.Is(err, mailcow.ErrNoPolicy):
 			skipped[i] = "mailcow serves no MTA-STS policy for it: enable MTA-STS for the domain in mailcow"
@@ -193,6 +193,18 @@ func (e *Engine) policies(ctx context.Context, policyHost string, targets []*Tar
 			targets[i].Err, targets[i].Zone = nil, ""
 		}
 	}
+}
+
+// mailcowHost is where mailcow's web server answers: its nginx serves
+// /.well-known/mta-sts.txt for every mta-sts.<domain> Host. Asking at the
+// API's address rather than policy_host reaches this mailcow even where
+// policy_host resolves elsewhere from here.
+func (e *Engine) mailcowHost() string {
+	u, err := url.Parse(e.cfg.Mailcow.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }
 
 // zones finds the zone of every target that has no error yet.

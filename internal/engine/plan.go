@@ -165,7 +165,7 @@ func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) erro
 	e.each(len(targets), func(i int) {
 		t := targets[i]
 		want := mailcow.STS{Domain: t.Domain, Mode: string(t.Policy.Mode), MX: t.Policy.MX, MaxAge: t.Policy.MaxAge, Active: true}
-		body, err := e.mailcow.ServedPolicy(ctx, inv.PolicyHost, t.Domain)
+		body, err := e.mailcow.ServedPolicy(ctx, e.mailcowHost(), t.Domain)
 		switch {
 		case errors.Is(err, mailcow.ErrNoPolicy):
 			steps[i] = &reconcile.Step{Kind: "mailcow policy", Target: t.Domain, Action: reconcile.Create, New: []string{describe(t.Policy)}}

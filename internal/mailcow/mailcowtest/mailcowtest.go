@@ -7,6 +7,7 @@ package mailcowtest
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -93,6 +94,11 @@ func (s *Server) URL() string { return s.srv.URL }
 
 // PolicyHost is the host:port to give ServedPolicy as the policy host.
 func (s *Server) PolicyHost() string { return strings.TrimPrefix(s.srv.URL, "https://") }
+
+// CertPEM is the fake's certificate in PEM, for a ca_file.
+func (s *Server) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+}
 
 // Client is an *http.Client that trusts the fake's certificate.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
