@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"math/big"
 	"testing"
 	"time"
@@ -46,6 +47,11 @@ func NewCA(t testing.TB) *CA {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return &CA{cert: cert, key: key, Pool: pool}
+}
+
+// PEM is the CA certificate in PEM, for a --ca-file.
+func (ca *CA) PEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
 }
 
 // Issue returns a leaf certificate for names (DNS SANs) valid from notBefore to notAfter.
