@@ -1,0 +1,249 @@
+package zonefile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/libdns/libdns"
+	"github.com/miekg/dns"
+)
+
+// zoneData is one zone file in memory: every record in file order, including
+// records GetRecords hides (non-IN class, out of zone), so writes keep them.
+type zoneData struct {
+	origin  string // lower-case, trailing dot
+	path    string
+	records []dns.RR
+	soa     *dns.SOA // points into records
+}
+
+func readZone(path, origin string) (*zoneData, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("zone file %s not found: create it with at least an SOA record", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read zone file %s: %w", path, err)
+	}
+	records, err := parseZone(data, origin, path)
+	if err != nil {
+		return nil, err
+	}
+	z := &zoneData{origin: origin, path: path, records: records}
+	if err := z.findSOA(); err != nil {
+		return nil, err
+	}
+	return z, nil
+}
+
+// parseZone parses zone-file text. Errors carry the file name and line.
+func parseZone(data []byte, origin, filename string) ([]dns.RR, error) {
+	zp := dns.NewZoneParser(bytes.NewReader(data), origin, filename)
+	// An $INCLUDE would let a zone file read any file on the machine and
+	// would be lost on the first rewrite anyway.
+	zp.SetIncludeAllowed(false)
+	var records []dns.RR
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		records = append(records, rr)
+	}
+	if err := zp.Err(); err != nil {
+		return nil, fmt.Errorf("parse zone file: %w (fix that line; $INCLUDE is not supported)", err)
+	}
+	for i, rr := range records {
+		if err := checkRecord(rr); err != nil {
+			return nil, fmt.Errorf("zone file %s: record %d: %w", filename, i+1, err)
+		}
+	}
+	return records, nil
+}
+
+// checkRecord rejects what miekg/dns accepts but a DNS server would refuse,
+// and what would not survive a rewrite: miekg/dns allows a record with no
+// data (as used in dynamic updates, "www IN A" at the end of a line) and a
+// leading blank on the first record (no owner name at all).
+func checkRecord(rr dns.RR) error {
+	h := rr.Header()
+	s := rr.String()
+	if h.Name == "" || !dns.IsFqdn(h.Name) {
+		return fmt.Errorf("%q has no owner name: a line that starts with a blank repeats the previous owner, and there is none", s)
+	}
+	hdr := *h
+	if _, generic := rr.(*dns.RFC3597); !generic && dns.Len(rr) == dns.Len(&hdr) {
+		return fmt.Errorf("%s %s has no data: fix or remove it", h.Name, dns.Type(h.Rrtype))
+	}
+	back, err := dns.NewRR(s)
+	if err != nil || back == nil || back.String() != s {
+		return fmt.Errorf("%s %s has malformed data (it reads as %q): fix or remove it", h.Name, dns.Type(h.Rrtype), s)
+	}
+	return nil
+}
+
+func (z *zoneData) findSOA() error {
+	z.soa = nil
+	for _, rr := range z.records {
+		soa, ok := rr.(*dns.SOA)
+		if !ok {
+			continue
+		}
+		if !strings.EqualFold(soa.Hdr.Name, z.origin) {
+			return fmt.Errorf("zone file %s: SOA record for %s is not at the zone apex %s: the file must hold exactly one SOA, at the apex", z.path, soa.Hdr.Name, z.origin)
+		}
+		if z.soa != nil {
+			return fmt.Errorf("zone file %s: more than one SOA record: keep exactly one, at the apex %s", z.path, z.origin)
+		}
+		z.soa = soa
+	}
+	if z.soa == nil {
+		return fmt.Errorf("zone file %s: no SOA record: add one at the apex %s", z.path, z.origin)
+	}
+	return nil
+}
+
+// inZone reports whether a record belongs to what GetRecords shows and
+// writes may change: class IN and owner at or below the origin.
+func (z *zoneData) inZone(rr dns.RR) bool {
+	h := rr.Header()
+	return h.Class == dns.ClassINET && dns.IsSubDomain(z.origin, h.Name)
+}
+
+// export converts records for returning to libdns callers.
+func (z *zoneData) export(rrs []dns.RR) []libdns.Record {
+	out := make([]libdns.Record, 0, len(rrs))
+	for _, rr := range rrs {
+		if rec, ok := toLibdns(rr, z.origin); ok {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// fingerprint identifies the zone's records ignoring order, so a call that
+// changes nothing does not bump the serial or rewrite the file.
+func (z *zoneData) fingerprint() string {
+	lines := make([]string, 0, len(z.records))
+	for _, rr := range z.records {
+		lines = append(lines, rr.String())
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// toLibdns converts a parsed record to the typed libdns struct, or a
+// libdns.RR when libdns has no type for it (or cannot parse its data).
+func toLibdns(rr dns.RR, origin string) (libdns.Record, bool) {
+	h := rr.Header()
+	if h.Class != dns.ClassINET || !dns.IsSubDomain(origin, h.Name) {
+		return nil, false
+	}
+	r := libdns.RR{
+		Name: relativeName(h.Name, origin),
+		TTL:  time.Duration(h.Ttl) * time.Second,
+		Type: dns.Type(h.Rrtype).String(),
+		Data: rdataString(rr),
+	}
+	if rec, err := r.Parse(); err == nil {
+		return rec, true
+	}
+	return r, true
+}
+
+// rdataString is the record's data as libdns wants it: presentation format,
+// except TXT, which is the unescaped text of all character-strings joined.
+func rdataString(rr dns.RR) string {
+	if t, ok := rr.(*dns.TXT); ok {
+		var b strings.Builder
+		for _, s := range t.Txt {
+			b.WriteString(unescapeTXT(s))
+		}
+		return b.String()
+	}
+	// The header is "name\tttl\tclass\ttype\t"; names escape tabs, so the
+	// fifth tab-separated field is the data, also for RFC 3597 records.
+	parts := strings.SplitN(rr.String(), "\t", 5)
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[4]
+}
+
+// relativeName expects name to be at or below origin. It works on labels, not
+// bytes, because the name may spell the origin with other case or escapes.
+func relativeName(name, origin string) string {
+	labels := dns.SplitDomainName(name)
+	keep := len(labels) - dns.CountLabel(origin)
+	if keep <= 0 {
+		return "@"
+	}
+	return strings.Join(labels[:keep], ".")
+}
+
+// unescapeTXT undoes miekg/dns's presentation escapes (\DDD and \X) in one
+// character-string as held in dns.TXT.Txt.
+func unescapeTXT(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			b.WriteByte(c)
+			continue
+		}
+		if i+1 >= len(s) {
+			break // dangling backslash: miekg drops it too
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			v := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+			if v <= 255 {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i+1])
+		i++
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// escapeTXT turns raw bytes into the escaped form dns.TXT.Txt holds, which
+// miekg/dns decodes and re-escapes when printing; a raw backslash would
+// otherwise be read as the start of an escape.
+func escapeTXT(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < ' ' || c > '~':
+			fmt.Fprintf(&b, `\%03d`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// txtChunks splits text into character-strings of at most 255 bytes.
+func txtChunks(text string) []string {
+	if text == "" {
+		return []string{""}
+	}
+	var chunks []string
+	for len(text) > 255 {
+		chunks = append(chunks, escapeTXT(text[:255]))
+		text = text[255:]
+	}
+	return append(chunks, escapeTXT(text))
+}
