@@ -28,7 +28,7 @@ func buildCloudflare(_ context.Context, s map[string]string, o Options) (Client,
 	return &cloudflare.Provider{
 		APIToken:   s["api_token"],
 		ZoneToken:  s["zone_token"],
-		HTTPClient: &http.Client{Transport: &retryTransport{base: transport}},
+		HTTPClient: &http.Client{Transport: &retryTransport{m: o.meter, base: &meteredTransport{m: o.meter, base: transport}}},
 	}, nil
 }
 

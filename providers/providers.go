@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/libdns/libdns"
 )
@@ -44,7 +45,20 @@ type kind struct {
 	presentationTXT bool
 	// explain turns the client's error into one a user can act on.
 	explain func(zone string, err error) error
+	// metered: every HTTP request goes through our transport, which
+	// limits and counts it. Otherwise calls are limited and counted by
+	// cost, the requests the client makes for them.
+	metered bool
+	cost    func(c call) int
 }
+
+// call is one client call, for estimating the requests it makes.
+type call struct {
+	op      string // "read", "append", "set", "delete", "list"
+	records int    // records passed in (writes) or returned (reads)
+}
+
+func oneRequest(call) int { return 1 }
 
 func always(int) bool { return true }
 func never(int) bool  { return false }
@@ -55,18 +69,21 @@ var kinds = map[string]kind{
 		build:           buildCloudflare,
 		setRRset:        func(have int) bool { return have <= 1 },
 		presentationTXT: true,
+		metered:         true,
 	},
 	"hetzner": {
 		keys:            []Key{{Name: "api_token", Secret: true, Required: true}},
 		build:           buildHetzner,
 		setRRset:        always,
 		presentationTXT: true,
+		cost:            hetznerCost,
 	},
 	"route53": {
 		keys: []Key{{Name: "access_key_id"}, {Name: "secret_access_key", Secret: true}, {Name: "session_token", Secret: true},
 			{Name: "region"}, {Name: "profile"}, {Name: "hosted_zone_id"}},
 		build:    buildRoute53,
 		setRRset: always,
+		cost:     route53Cost,
 	},
 	"rfc2136": {
 		keys: []Key{{Name: "server", Required: true}, {Name: "key_name", Required: true}, {Name: "key_alg"},
@@ -75,16 +92,19 @@ var kinds = map[string]kind{
 		setRRset:        always,
 		presentationTXT: true,
 		explain:         explainRFC2136,
+		cost:            oneRequest,
 	},
 	"desec": {
 		keys:     []Key{{Name: "token", Secret: true, Required: true}},
 		build:    buildDesec,
 		setRRset: never,
+		cost:     desecCost,
 	},
 	"zonefile": {
 		keys:     []Key{{Name: "directory", Required: true}},
 		build:    buildZonefile,
 		setRRset: always,
+		cost:     oneRequest,
 	},
 }
 
@@ -112,6 +132,14 @@ type Options struct {
 	// Transport carries the HTTP requests of the clients that accept one;
 	// nil means http.DefaultTransport (proxy and trust from the environment).
 	Transport http.RoundTripper
+	// CallTimeout bounds each client call (a whole paged read, one write),
+	// so a request that hangs fails its zone instead of the run; default
+	// two minutes.
+	CallTimeout time.Duration
+	// Limits override the type's default request budget where set.
+	Limits Limits
+
+	meter *meter
 }
 
 // Provider is one configured provider account.
@@ -119,7 +147,11 @@ type Provider struct {
 	Name, Type string
 	client     Client
 	kind       kind
+	timeout    time.Duration
+	meter      *meter
 }
+
+const defaultCallTimeout = 2 * time.Minute
 
 // Build validates settings for the provider type and builds its client.
 // Nothing is sent anywhere: a bad setting is an error before any client
@@ -139,21 +171,46 @@ func Build(ctx context.Context, name, typ string, settings map[string]string, op
 			p, err = nil, fmt.Errorf("provider %s (%s): building the client panicked: %v", name, typ, r)
 		}
 	}()
+	opts.meter = newMeter(opts.Limits.merged(typ))
 	c, err := k.build(ctx, settings, opts)
 	if err != nil {
 		return nil, fmt.Errorf("provider %s (%s): %w", name, typ, err)
 	}
-	return &Provider{Name: name, Type: typ, client: c, kind: k}, nil
+	return &Provider{Name: name, Type: typ, client: c, kind: k, timeout: callTimeout(opts), meter: opts.meter}, nil
+}
+
+func callTimeout(o Options) time.Duration {
+	if o.CallTimeout > 0 {
+		return o.CallTimeout
+	}
+	return defaultCallTimeout
 }
 
 // New wraps an already built client as a provider of the given type; tests
 // and embedders use it to bring their own client.
-func New(name, typ string, c Client) (*Provider, error) {
+func New(name, typ string, c Client, opts Options) (*Provider, error) {
 	k, ok := kinds[typ]
 	if !ok {
 		return nil, fmt.Errorf("provider %s: unknown type %q", name, typ)
 	}
-	return &Provider{Name: name, Type: typ, client: c, kind: k}, nil
+	return &Provider{Name: name, Type: typ, client: c, kind: k, timeout: callTimeout(opts), meter: newMeter(opts.Limits.merged(typ))}, nil
+}
+
+// Limits returns the request budget in force for the account.
+func (p *Provider) Limits() Limits { return p.meter.limits }
+
+// Stats returns the account's API use so far.
+func (p *Provider) Stats() Stats { return p.meter.snapshot() }
+
+// Acquire takes one of the account's concurrency slots; release it when
+// the zone's work is done.
+func (p *Provider) Acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case p.meter.slots <- struct{}{}:
+		return func() { <-p.meter.slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // ListZones lists the zones the account holds, lower-case without the
@@ -164,7 +221,7 @@ func (p *Provider) ListZones(ctx context.Context) (zones []string, ok bool, err 
 		return nil, false, nil
 	}
 	var zs []libdns.Zone
-	err = p.guard("listing zones", "", func() error {
+	err = p.guard(ctx, call{op: "list"}, "listing zones", "", func(ctx context.Context) error {
 		var err error
 		zs, err = lister.ListZones(ctx)
 		return err
@@ -179,17 +236,86 @@ func (p *Provider) ListZones(ctx context.Context) (zones []string, ok bool, err 
 	return zones, true, nil
 }
 
-// guard runs one client call, turning a panic into an error and the
-// client's error into one that names the provider and zone.
-func (p *Provider) guard(op, zone string, f func() error) (err error) {
+// guard runs one client call under the call timeout, turning a panic into
+// an error and the client's error into one that names the provider and zone.
+func (p *Provider) guard(ctx context.Context, c call, op, zone string, f func(context.Context) error) (err error) {
+	if !p.kind.metered && p.kind.cost != nil {
+		n := p.kind.cost(c)
+		if c.op == "read" {
+			n = 1 // the rest is known, and paid, once the records are in
+		}
+		if err := p.meter.wait(ctx, n); err != nil {
+			return err
+		}
+		p.meter.count(callKind(c), n)
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("provider %s (%s) panicked while %s: %v", p.Name, p.Type, op, r)
 		}
 	}()
-	err = f()
+	err = f(ctx)
+	if err != nil && ctx.Err() == context.DeadlineExceeded {
+		err = fmt.Errorf("no answer within %s: %w", p.timeout, err)
+	}
 	if err != nil && p.kind.explain != nil {
 		err = p.kind.explain(zone, err)
 	}
 	return err
+}
+
+func callKind(c call) string {
+	switch c.op {
+	case "read", "list":
+		return "read"
+	}
+	return "write"
+}
+
+// paidRead charges the requests a paged read made beyond the first, now
+// that the number of records is known.
+func (p *Provider) paidRead(ctx context.Context, records int) error {
+	if p.kind.metered || p.kind.cost == nil {
+		return nil
+	}
+	extra := p.kind.cost(call{op: "read", records: records}) - 1
+	if extra <= 0 {
+		return nil
+	}
+	p.meter.count("read", extra)
+	return p.meter.wait(ctx, extra)
+}
+
+// hetznerCost: a zone lookup plus pages of 50 RRsets (the zone's SOA and NS
+// included); Set deletes the RRset and creates it again.
+func hetznerCost(c call) int {
+	switch c.op {
+	case "read":
+		return 1 + (c.records+2+49)/50
+	case "set":
+		return 2
+	}
+	return 1
+}
+
+// route53Cost: a zone lookup before everything; a read pages 1,000 at a
+// time; Append and Delete read the RRset before changing it.
+func route53Cost(c call) int {
+	switch c.op {
+	case "read":
+		return 1 + max(1, (c.records+999)/1000)
+	case "set":
+		return 2
+	}
+	return 3
+}
+
+// desecCost: Append and Delete read each RRset, then send one bulk write.
+func desecCost(c call) int {
+	if c.op == "read" || c.op == "list" {
+		return 1
+	}
+	return c.records + 1
 }

@@ -16,6 +16,7 @@ import (
 // of a whole record). A failed create is never repeated blindly: the zone
 // is read again first (see Zone.WriteRRset).
 type retryTransport struct {
+	m        *meter // told of retries and throttling; nil: nobody
 	base     http.RoundTripper
 	attempts int           // default 4
 	backoff  time.Duration // first wait without Retry-After; default 1 s
@@ -46,11 +47,22 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !retry || i == attempts || req.Context().Err() != nil {
 			return resp, err
 		}
+		throttled := resp != nil && resp.StatusCode == http.StatusTooManyRequests
 		if resp != nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 		}
-		if err := sleep(req.Context(), min(wait, maxWait)); err != nil {
+		wait = min(wait, maxWait)
+		if t.m != nil {
+			t.m.retried()
+			if throttled {
+				// The meter holds every request of the account back, this
+				// one included.
+				t.m.throttled(wait)
+				wait = 0
+			}
+		}
+		if err := sleep(req.Context(), wait); err != nil {
 			return nil, err
 		}
 		backoff *= 2

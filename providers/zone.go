@@ -26,13 +26,16 @@ func (z *Zone) fqdn() string { return z.name + "." }
 // Records reads the whole zone.
 func (z *Zone) Records(ctx context.Context) ([]reconcile.Record, error) {
 	var recs []libdns.Record
-	err := z.p.guard("reading zone "+z.name, z.name, func() error {
+	err := z.p.guard(ctx, call{op: "read"}, "reading zone "+z.name, z.name, func(ctx context.Context) error {
 		var err error
 		recs, err = z.p.client.GetRecords(ctx, z.fqdn())
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading zone %s: %w", z.name, err)
+	}
+	if err := z.p.paidRead(ctx, len(recs)); err != nil {
+		return nil, err
 	}
 	out := reconcile.FromLibdns(z.name, recs)
 	if z.p.kind.presentationTXT {
@@ -66,13 +69,13 @@ func (z *Zone) WriteRRset(ctx context.Context, w reconcile.RRsetWrite) error {
 		}
 	}
 	if len(have) > 0 && len(want) > 0 && len(w.Keep) == 0 && z.p.kind.setRRset(len(have)) {
-		return z.call("setting", w, func() error {
+		return z.call(ctx, call{op: "set", records: len(want)}, "setting", w, func(ctx context.Context) error {
 			_, err := z.p.client.SetRecords(ctx, z.fqdn(), want)
 			return err
 		})
 	}
 	if len(have) > 0 {
-		err := z.call("deleting", w, func() error {
+		err := z.call(ctx, call{op: "delete", records: len(have)}, "deleting", w, func(ctx context.Context) error {
 			_, err := z.p.client.DeleteRecords(ctx, z.fqdn(), have)
 			return err
 		})
@@ -83,11 +86,12 @@ func (z *Zone) WriteRRset(ctx context.Context, w reconcile.RRsetWrite) error {
 	if len(want) == 0 {
 		return nil
 	}
-	add := func() error {
+	add := func(ctx context.Context) error {
 		_, err := z.p.client.AppendRecords(ctx, z.fqdn(), want)
 		return err
 	}
-	err := z.call("adding", w, add)
+	appendCall := call{op: "append", records: len(want)}
+	err := z.call(ctx, appendCall, "adding", w, add)
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
@@ -100,7 +104,7 @@ func (z *Zone) WriteRRset(ctx context.Context, w reconcile.RRsetWrite) error {
 	case done:
 		return nil
 	}
-	return z.call("adding", w, add)
+	return z.call(ctx, appendCall, "adding", w, add)
 }
 
 // holds reports whether the zone now holds every record of w.Want.
@@ -124,8 +128,8 @@ func (z *Zone) holds(ctx context.Context, w reconcile.RRsetWrite) (bool, error) 
 	return true, nil
 }
 
-func (z *Zone) call(verb string, w reconcile.RRsetWrite, f func() error) error {
-	err := z.p.guard(fmt.Sprintf("%s %s %s in zone %s", verb, w.Name, w.Type, z.name), z.name, f)
+func (z *Zone) call(ctx context.Context, c call, verb string, w reconcile.RRsetWrite, f func(context.Context) error) error {
+	err := z.p.guard(ctx, c, fmt.Sprintf("%s %s %s in zone %s", verb, w.Name, w.Type, z.name), z.name, f)
 	if err != nil {
 		return fmt.Errorf("%s records: %w", verb, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -91,7 +92,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "mtasts-sync.yaml", EnvVars: []string{"MTASTS_SYNC_CONFIG"}, Usage: "config `FILE`"},
 		&cli.BoolFlag{Name: "no-color", Usage: "never colour the output (also: NO_COLOR)"},
 		&cli.StringFlag{Name: "resolver", Usage: "DNS server `HOST:PORT` to ask (default: the system's)"},
-		&cli.IntFlag{Name: "concurrency", Value: 4, Usage: "zones read or written at once"},
+		&cli.IntFlag{Name: "concurrency", Usage: "zones of one provider account read or written at once (default: per provider type)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"},
 		&cli.StringFlag{Name: "ca-file", Usage: "also trust the CA certificates in `FILE` (PEM) when fetching policies"},
 	}
@@ -195,6 +196,7 @@ func cmdPlan(c *cli.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	run, err := eng.Plan(c.Context)
 	if err != nil {
 		return fail(err, exitError)
@@ -202,6 +204,7 @@ func cmdPlan(c *cli.Context, e env) error {
 	if err := writePlan(c, e, run.Plan); err != nil {
 		return err
 	}
+	eng.Summary(run, time.Since(start)).Log(eng.Log())
 	sum := run.Plan.Summary()
 	switch {
 	case sum.Errors > 0:
@@ -229,6 +232,7 @@ func cmdApply(c *cli.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	run, err := eng.Plan(c.Context)
 	if err != nil {
 		return fail(err, exitError)
@@ -236,8 +240,10 @@ func cmdApply(c *cli.Context, e env) error {
 	sum := run.Plan.Summary()
 	quiet := c.Bool("quiet") && !run.Plan.Pending() && sum.Conflict == 0 && sum.Errors == 0
 	rep := eng.Apply(c.Context, run)
+	summary := eng.Summary(run, time.Since(start))
+	summary.Log(eng.Log())
 	if !quiet {
-		if err := writeApply(c, e, run.Plan, rep); err != nil {
+		if err := writeApply(c, e, run.Plan, rep, summary); err != nil {
 			return err
 		}
 	}
@@ -261,9 +267,9 @@ func checkOutput(c *cli.Context) error {
 }
 
 // writeApply prints the plan that was applied and what came of it.
-func writeApply(c *cli.Context, e env, p reconcile.Plan, rep engine.Report) error {
+func writeApply(c *cli.Context, e env, p reconcile.Plan, rep engine.Report, sum engine.Summary) error {
 	if c.String("output") == "json" {
-		return writeApplyJSON(e.stdout, p, rep)
+		return writeApplyJSON(e.stdout, p, rep, sum)
 	}
 	if err := p.WriteText(e.stdout, style(c, e)); err != nil {
 		return err
@@ -287,7 +293,7 @@ func writeApply(c *cli.Context, e env, p reconcile.Plan, rep engine.Report) erro
 	return nil
 }
 
-func writeApplyJSON(w io.Writer, p reconcile.Plan, rep engine.Report) error {
+func writeApplyJSON(w io.Writer, p reconcile.Plan, rep engine.Report, sum engine.Summary) error {
 	type zoneResult struct {
 		Zone       string             `json:"zone"`
 		Provider   string             `json:"provider"`
@@ -299,8 +305,9 @@ func writeApplyJSON(w io.Writer, p reconcile.Plan, rep engine.Report) error {
 		Plan       json.RawMessage `json:"plan"`
 		PolicyFile string          `json:"policy_file,omitempty"`
 		Results    []zoneResult    `json:"results"`
+		Run        engine.Summary  `json:"run"`
 		Error      string          `json:"error,omitempty"`
-	}{Results: []zoneResult{}, PolicyFile: rep.PolicyFile}
+	}{Results: []zoneResult{}, PolicyFile: rep.PolicyFile, Run: sum}
 	var buf jsonBuffer
 	if err := p.WriteJSON(&buf); err != nil {
 		return err

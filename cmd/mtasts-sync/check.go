@@ -57,7 +57,11 @@ func cmdCheck(c *cli.Context, e env) error {
 		return fail(err, exitError)
 	}
 	reports := make([]check.Report, len(targets))
-	sem := make(chan struct{}, max(c.Int("concurrency"), 1))
+	parallel := c.Int("concurrency")
+	if parallel < 1 {
+		parallel = 8
+	}
+	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		wg.Add(1)

@@ -65,7 +65,14 @@ func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 	results := make([]reconcile.Result, len(todo))
 	e.each(len(todo), func(i int) {
 		zp := todo[i]
-		results[i] = reconcile.Apply(ctx, zp, e.providers[zp.Provider].Zone(zp.Zone))
+		p := e.providers[zp.Provider]
+		release, err := p.Acquire(ctx)
+		if err != nil {
+			results[i] = reconcile.Result{Zone: zp.Zone, Provider: zp.Provider, Err: fmt.Errorf("zone %s (provider %s): not started: %w", zp.Zone, zp.Provider, err)}
+			return
+		}
+		defer release()
+		results[i] = reconcile.Apply(ctx, zp, p.Zone(zp.Zone))
 		e.opts.Log.Info("zone applied", "zone", zp.Zone, "provider", zp.Provider, "changes", len(results[i].Applied), "error", results[i].Err)
 	})
 	for _, r := range results {

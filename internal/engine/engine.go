@@ -30,7 +30,9 @@ type Options struct {
 	// Resolver is the DNS server ("host:port") used to find zones and by
 	// the publish gate; "" is the system's.
 	Resolver string
-	// Concurrency bounds how many zones are read or written at once.
+	// Concurrency bounds how many zones of one provider account are read
+	// or written at once, where the config sets no concurrency for it;
+	// 0 keeps each provider type's default.
 	Concurrency int
 	Log         *slog.Logger
 	// Providers carries what building a provider needs beyond its settings.
@@ -56,8 +58,9 @@ type Engine struct {
 // New builds every provider and the mailcow client the config names. Bad
 // settings are reported here, before anything is sent anywhere.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error) {
+	zoneConcurrency := opts.Concurrency
 	if opts.Concurrency < 1 {
-		opts.Concurrency = 4
+		opts.Concurrency = maxParallel
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -73,6 +76,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 		pc := cfg.Providers[name]
 		po := opts.Providers
 		po.BaseDir = cfg.Dir
+		po.Limits = providers.Limits{Rate: pc.RateLimit, Burst: pc.Burst, Concurrency: pc.Concurrency}
+		if po.Limits.Concurrency == 0 {
+			po.Limits.Concurrency = zoneConcurrency
+		}
 		p, err := providers.Build(ctx, name, pc.Type, pc.Settings, po)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d: %w", cfg.Path, pc.Line, err))
@@ -126,6 +133,22 @@ func (e *Engine) newMailcow() (*mailcow.Client, error) {
 		APIKey:     e.cfg.Mailcow.APIKey,
 		HTTPClient: &http.Client{Transport: transport, Timeout: mailcowTimeout},
 	})
+}
+
+// maxParallel bounds the goroutines of one step (policy fetches, zone
+// lookups); the provider accounts' own slots bound their zones further.
+const maxParallel = 32
+
+// Log is the engine's logger.
+func (e *Engine) Log() *slog.Logger { return e.opts.Log }
+
+// Stats returns every provider account's API use so far, by provider name.
+func (e *Engine) Stats() map[string]providers.Stats {
+	out := make(map[string]providers.Stats, len(e.providers))
+	for name, p := range e.providers {
+		out[name] = p.Stats()
+	}
+	return out
 }
 
 // each runs f for 0..n-1 on at most Concurrency goroutines.

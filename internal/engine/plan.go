@@ -80,7 +80,7 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	e.each(len(keys), func(i int) {
 		zs := groups[keys[i]]
 		run.zones[i] = *zs
-		live, err := e.providers[zs.provider].Zone(zs.zone).Records(ctx)
+		live, err := e.readZone(ctx, zs.zone, zs.provider)
 		if err != nil {
 			plans[i] = reconcile.ZonePlan{Zone: zs.zone, Provider: zs.provider, Err: fmt.Errorf("provider %s: %w", zs.provider, err)}
 			for _, d := range zs.domains {
@@ -97,6 +97,17 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	run.Plan.Zones = append(run.Plan.Zones, plans...)
 	run.Plan.Sort()
 	return run, nil
+}
+
+// readZone reads a zone within its provider account's concurrency.
+func (e *Engine) readZone(ctx context.Context, zone, provider string) ([]reconcile.Record, error) {
+	p := e.providers[provider]
+	release, err := p.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return p.Zone(zone).Records(ctx)
 }
 
 func orUnknown(zone string) string {

@@ -1,0 +1,202 @@
+package providers
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limits are one provider account's request budget, shared by every zone
+// on that account.
+type Limits struct {
+	// Rate is requests per second; 0 means no limit.
+	Rate  float64
+	Burst int
+	// Concurrency bounds the zones worked on at once on this account.
+	Concurrency int
+}
+
+// defaultLimits stay under each service's published limit with room for
+// other tools on the same account: Cloudflare allows 1,200 requests per
+// 5 minutes per user, Hetzner Cloud 3,600 per hour per project, Route53
+// 5 per second per account; deSEC throttles writes hard.
+var defaultLimits = map[string]Limits{
+	"cloudflare": {Rate: 3.5, Burst: 20, Concurrency: 4},
+	"hetzner":    {Rate: 0.9, Burst: 30, Concurrency: 4},
+	"route53":    {Rate: 4, Burst: 4, Concurrency: 2},
+	"desec":      {Rate: 0.9, Burst: 5, Concurrency: 1},
+	"rfc2136":    {Concurrency: 8},
+	"zonefile":   {Concurrency: 8},
+}
+
+// DefaultLimits returns the built-in budget of a provider type.
+func DefaultLimits(typ string) Limits { return defaultLimits[typ] }
+
+// merged fills the unset fields of l from the type's defaults.
+func (l Limits) merged(typ string) Limits {
+	d := defaultLimits[typ]
+	if l.Rate > 0 {
+		d.Rate = l.Rate
+		if l.Burst == 0 {
+			d.Burst = max(1, int(l.Rate))
+		}
+	}
+	if l.Burst > 0 {
+		d.Burst = l.Burst
+	}
+	if l.Concurrency > 0 {
+		d.Concurrency = l.Concurrency
+	}
+	if d.Concurrency < 1 {
+		d.Concurrency = 4
+	}
+	if d.Burst < 1 {
+		d.Burst = 1
+	}
+	return d
+}
+
+// meter enforces one account's limits and counts its requests.
+type meter struct {
+	limits  Limits
+	limiter *rate.Limiter // nil: unlimited
+	slots   chan struct{}
+
+	mu         sync.Mutex
+	pauseUntil time.Time
+	stats      Stats
+}
+
+// Stats is one provider account's API use during a run.
+type Stats struct {
+	// Requests counts API requests by kind: "read", "write", "zone".
+	Requests map[string]int `json:"requests"`
+	// Retries counts requests sent again after a throttle or a failure.
+	Retries int `json:"retries"`
+	// Throttled counts the throttling answers (429) seen.
+	Throttled int `json:"throttled"`
+	// Waited is the time spent waiting for the rate limit or Retry-After.
+	Waited time.Duration `json:"waited_ns"`
+}
+
+// Total is the number of requests of every kind.
+func (s Stats) Total() int {
+	n := 0
+	for _, v := range s.Requests {
+		n += v
+	}
+	return n
+}
+
+// Kinds lists the request kinds counted, sorted.
+func (s Stats) Kinds() []string {
+	out := make([]string, 0, len(s.Requests))
+	for k := range s.Requests {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func newMeter(l Limits) *meter {
+	m := &meter{limits: l, slots: make(chan struct{}, l.Concurrency), stats: Stats{Requests: map[string]int{}}}
+	if l.Rate > 0 {
+		m.limiter = rate.NewLimiter(rate.Limit(l.Rate), l.Burst)
+	}
+	return m
+}
+
+// wait takes n requests' worth of budget, honouring any Retry-After pause.
+func (m *meter) wait(ctx context.Context, n int) error {
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > time.Millisecond {
+			m.mu.Lock()
+			m.stats.Waited += d
+			m.mu.Unlock()
+		}
+	}()
+	m.mu.Lock()
+	pause := time.Until(m.pauseUntil)
+	m.mu.Unlock()
+	if pause > 0 {
+		if err := sleep(ctx, pause); err != nil {
+			return err
+		}
+	}
+	if m.limiter == nil || n <= 0 {
+		return nil
+	}
+	for n > 0 {
+		k := min(n, m.limiter.Burst())
+		if err := m.limiter.WaitN(ctx, k); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+func (m *meter) count(kind string, n int) {
+	m.mu.Lock()
+	m.stats.Requests[kind] += n
+	m.mu.Unlock()
+}
+
+func (m *meter) retried() {
+	m.mu.Lock()
+	m.stats.Retries++
+	m.mu.Unlock()
+}
+
+// throttled slows the account down after the service said "too many
+// requests": every request waits out the pause, and the rate drops by a
+// fifth, so the run goes on slower instead of failing.
+func (m *meter) throttled(pause time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stats.Throttled++
+	if until := time.Now().Add(pause); until.After(m.pauseUntil) {
+		m.pauseUntil = until
+	}
+	if m.limiter != nil {
+		m.limiter.SetLimit(max(m.limiter.Limit()*0.8, 0.1))
+	}
+}
+
+func (m *meter) snapshot() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.stats
+	s.Requests = make(map[string]int, len(m.stats.Requests))
+	for k, v := range m.stats.Requests {
+		s.Requests[k] = v
+	}
+	return s
+}
+
+// meteredTransport limits and counts every HTTP request of a client whose
+// transport we own.
+type meteredTransport struct {
+	m    *meter
+	base http.RoundTripper
+}
+
+func (t *meteredTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.m.wait(req.Context(), 1); err != nil {
+		return nil, err
+	}
+	t.m.count(requestKind(req), 1)
+	return t.base.RoundTrip(req)
+}
+
+func requestKind(req *http.Request) string {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return "write"
+	}
+	return "read"
+}
