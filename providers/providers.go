@@ -50,6 +50,10 @@ type kind struct {
 	// cost, the requests the client makes for them.
 	metered bool
 	cost    func(c call) int
+	// remote: reads go to a rate-limited API, so asking DNS first can
+	// spare them. A zone file or an AXFR from one's own server is cheaper
+	// than the DNS queries.
+	remote bool
 }
 
 // call is one client call, for estimating the requests it makes.
@@ -67,6 +71,7 @@ var kinds = map[string]kind{
 	"cloudflare": {
 		keys:            []Key{{Name: "api_token", Secret: true, Required: true}, {Name: "zone_token", Secret: true}},
 		build:           buildCloudflare,
+		remote:          true,
 		setRRset:        func(have int) bool { return have <= 1 },
 		presentationTXT: true,
 		metered:         true,
@@ -74,6 +79,7 @@ var kinds = map[string]kind{
 	"hetzner": {
 		keys:            []Key{{Name: "api_token", Secret: true, Required: true}},
 		build:           buildHetzner,
+		remote:          true,
 		setRRset:        always,
 		presentationTXT: true,
 		cost:            hetznerCost,
@@ -82,6 +88,7 @@ var kinds = map[string]kind{
 		keys: []Key{{Name: "access_key_id"}, {Name: "secret_access_key", Secret: true}, {Name: "session_token", Secret: true},
 			{Name: "region"}, {Name: "profile"}, {Name: "hosted_zone_id"}},
 		build:    buildRoute53,
+		remote:   true,
 		setRRset: always,
 		cost:     route53Cost,
 	},
@@ -97,6 +104,7 @@ var kinds = map[string]kind{
 	"desec": {
 		keys:     []Key{{Name: "token", Secret: true, Required: true}},
 		build:    buildDesec,
+		remote:   true,
 		setRRset: never,
 		cost:     desecCost,
 	},
@@ -195,6 +203,10 @@ func New(name, typ string, c Client, opts Options) (*Provider, error) {
 	}
 	return &Provider{Name: name, Type: typ, client: c, kind: k, timeout: callTimeout(opts), meter: newMeter(opts.Limits.merged(typ))}, nil
 }
+
+// Remote reports whether the provider is a rate-limited API that the DNS
+// shortcut is worth asking before.
+func (p *Provider) Remote() bool { return p.kind.remote }
 
 // Limits returns the request budget in force for the account.
 func (p *Provider) Limits() Limits { return p.meter.limits }

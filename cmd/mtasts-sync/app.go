@@ -40,14 +40,14 @@ func newApp(e env) *cli.App {
 			{
 				Name:  "plan",
 				Usage: "show what apply would change, and why (changes nothing)",
-				Flags: []cli.Flag{domainFlag, outputFlag, &cli.BoolFlag{Name: "no-publish-gate", Usage: "publish ids without first fetching their policy over HTTPS"},
+				Flags: []cli.Flag{domainFlag, outputFlag, &cli.BoolFlag{Name: "no-publish-gate", Usage: "publish ids without first fetching their policy over HTTPS"}, &cli.BoolFlag{Name: "no-dns-shortcut", Usage: "always read zones through the provider API, even when DNS already shows the desired records"},
 					&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when in sync, 2 when changes are pending, 1 on error"}},
 				Action: func(c *cli.Context) error { return cmdPlan(c, e) },
 			},
 			{
 				Name:  "apply",
 				Usage: "make every domain's records match the config (safe to run from cron)",
-				Flags: []cli.Flag{domainFlag, outputFlag, &cli.BoolFlag{Name: "no-publish-gate", Usage: "publish ids without first fetching their policy over HTTPS"},
+				Flags: []cli.Flag{domainFlag, outputFlag, &cli.BoolFlag{Name: "no-publish-gate", Usage: "publish ids without first fetching their policy over HTTPS"}, &cli.BoolFlag{Name: "no-dns-shortcut", Usage: "always read zones through the provider API, even when DNS already shows the desired records"},
 					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing when nothing changed"},
 					&cli.DurationFlag{Name: "lock-wait", Usage: "how long to wait for another run's lock (0: fail at once)"}},
 				Action: func(c *cli.Context) error { return cmdApply(c, e) },
@@ -116,8 +116,9 @@ func buildVersion() string {
 	return "devel"
 }
 
-// loadConfig reads and validates the config; nothing is sent anywhere yet.
-func loadConfig(c *cli.Context) (*config.Config, error) {
+// configOptions gives the config loader the provider types this build
+// knows; tests add their own environment and file system.
+func configOptions() config.Options {
 	keys := func(typ string) ([]config.Key, bool) {
 		pk, ok := providers.Keys(typ)
 		out := make([]config.Key, len(pk))
@@ -126,7 +127,12 @@ func loadConfig(c *cli.Context) (*config.Config, error) {
 		}
 		return out, ok
 	}
-	cfg, err := config.Load(c.String("config"), config.Options{ProviderKeys: keys, KnownTypes: providers.Types()})
+	return config.Options{ProviderKeys: keys, KnownTypes: providers.Types()}
+}
+
+// loadConfig reads and validates the config; nothing is sent anywhere yet.
+func loadConfig(c *cli.Context) (*config.Config, error) {
+	cfg, err := config.Load(c.String("config"), configOptions())
 	if err != nil {
 		return nil, fail(err, exitError)
 	}
@@ -156,6 +162,7 @@ func newEngine(c *cli.Context, e env, cfg *config.Config) (*engine.Engine, error
 		Concurrency:   c.Int("concurrency"),
 		Log:           slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
 		NoPublishGate: c.Bool("no-publish-gate"),
+		DNSShortcut:   dnsShortcut(c),
 		Dialer:        e.dialer,
 		RootCAs:       pool,
 	})
@@ -163,6 +170,16 @@ func newEngine(c *cli.Context, e env, cfg *config.Config) (*engine.Engine, error
 		return nil, fail(err, exitError)
 	}
 	return eng, nil
+}
+
+// dnsShortcut is on for plan and apply unless --no-dns-shortcut. It only
+// ever spares reads of rate-limited APIs (not zone files, not RFC 2136).
+func dnsShortcut(c *cli.Context) bool {
+	switch c.Command.Name {
+	case "plan", "apply":
+		return !c.Bool("no-dns-shortcut")
+	}
+	return false
 }
 
 func style(c *cli.Context, e env) reconcile.Style {

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/mtasts-sync/mtasts-sync/internal/authdns"
 	"github.com/mtasts-sync/mtasts-sync/internal/check"
 	"github.com/mtasts-sync/mtasts-sync/internal/config"
 	"github.com/mtasts-sync/mtasts-sync/internal/mailcow"
@@ -44,6 +45,11 @@ type Options struct {
 	Dialer check.Dialer
 	// RootCAs verifies policy hosts; nil is the system pool.
 	RootCAs *x509.CertPool
+	// DNSShortcut asks each zone's authoritative servers first and skips
+	// the provider read when DNS already shows the desired records.
+	DNSShortcut bool
+	// AuthDNS tunes those queries (its Resolver defaults to Resolver).
+	AuthDNS authdns.Options
 }
 
 // Engine runs plan and apply for one config.
@@ -53,6 +59,7 @@ type Engine struct {
 	providers map[string]*providers.Provider
 	mailcow   *mailcow.Client
 	gate      *check.Checker
+	authdns   *authdns.Client // nil: no DNS shortcut
 }
 
 // New builds every provider and the mailcow client the config names. Bad
@@ -96,6 +103,13 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	if opts.DNSShortcut {
+		ao := opts.AuthDNS
+		if ao.Resolver == "" {
+			ao.Resolver = opts.Resolver
+		}
+		e.authdns = authdns.New(ao)
 	}
 	if cfg.PublishGate && !opts.NoPublishGate {
 		e.gate = check.New(check.Options{Resolver: opts.Resolver, Dialer: opts.Dialer, RootCAs: opts.RootCAs})

@@ -80,6 +80,10 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	e.each(len(keys), func(i int) {
 		zs := groups[keys[i]]
 		run.zones[i] = *zs
+		if zp, ok := e.confirmByDNS(ctx, run.spec, zs); ok {
+			plans[i] = zp
+			return
+		}
 		live, err := e.readZone(ctx, zs.zone, zs.provider)
 		if err != nil {
 			plans[i] = reconcile.ZonePlan{Zone: zs.zone, Provider: zs.provider, Err: fmt.Errorf("provider %s: %w", zs.provider, err)}
@@ -97,6 +101,35 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	run.Plan.Zones = append(run.Plan.Zones, plans...)
 	run.Plan.Sort()
 	return run, nil
+}
+
+// confirmByDNS asks the zone's authoritative servers for our names and
+// returns an empty plan, with no API call, when their answers already
+// hold exactly the desired records. Any doubt (no answer, a server that
+// disagrees or has not caught up, anything to change) reads the zone
+// through its provider instead.
+func (e *Engine) confirmByDNS(ctx context.Context, spec reconcile.Spec, zs *zoneState) (reconcile.ZonePlan, bool) {
+	if e.authdns == nil || !e.providers[zs.provider].Remote() {
+		return reconcile.ZonePlan{}, false
+	}
+	var names []string
+	for _, d := range zs.domains {
+		for _, r := range spec.Desired(d) {
+			names = append(names, r.Name)
+		}
+	}
+	recs, err := e.authdns.Records(ctx, zs.zone, names)
+	if err != nil {
+		e.opts.Log.Debug("DNS shortcut not taken", "zone", zs.zone, "reason", err)
+		return reconcile.ZonePlan{}, false
+	}
+	zp := reconcile.PlanZone(spec, zs.zone, zs.provider, zs.domains, recs)
+	if len(zp.Changes) > 0 {
+		e.opts.Log.Debug("DNS shortcut not taken", "zone", zs.zone, "reason", "DNS shows changes to make")
+		return reconcile.ZonePlan{}, false
+	}
+	zp.ConfirmedByDNS = true
+	return zp, true
 }
 
 // readZone reads a zone within its provider account's concurrency.
