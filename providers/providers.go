@@ -102,11 +102,12 @@ var kinds = map[string]kind{
 		cost:            oneRequest,
 	},
 	"desec": {
-		keys:     []Key{{Name: "token", Secret: true, Required: true}},
-		build:    buildDesec,
-		remote:   true,
-		setRRset: never,
-		cost:     desecCost,
+		keys:            []Key{{Name: "token", Secret: true, Required: true}},
+		build:           buildDesec,
+		remote:          true,
+		setRRset:        never,
+		presentationTXT: true,
+		cost:            desecCost,
 	},
 	"zonefile": {
 		keys:     []Key{{Name: "directory", Required: true}},

@@ -5,6 +5,7 @@
 package fakeapi
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -224,7 +225,8 @@ func serveFault(w http.ResponseWriter, r *http.Request, f *Fault) {
 
 // Transport sends every request to Target instead of the host the client
 // asked for, keeping the path and query: it points clients with a fixed base
-// URL at a local fake.
+// URL at a local fake. Base carries the rewritten request; it must not be
+// http.DefaultTransport when the Transport itself is installed there.
 type Transport struct {
 	Target *url.URL
 	Base   http.RoundTripper
@@ -236,11 +238,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.URL.Scheme = t.Target.Scheme
 	r.URL.Host = t.Target.Host
 	r.Host = t.Target.Host
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
+	if t.Base == nil {
+		return nil, errors.New("fakeapi.Transport: Base is nil (give each fake its own *http.Transport)")
 	}
-	return base.RoundTrip(r)
+	return t.Base.RoundTrip(r)
 }
 
 // Fake is what every provider fake offers to tests and to the benchmark

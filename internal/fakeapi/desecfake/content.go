@@ -1,0 +1,161 @@
+package desecfake
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// canonicalTXT does what deSEC's LongQuotedTXT does to a TXT record: every
+// token must be quoted, `\X` and decimal `\DDD` escapes are decoded, tokens
+// longer than 255 bytes are split into 255-byte strings (the API stores the
+// wire form back as text), and each string is shown quoted with `"` and `\`
+// escaped and bytes outside printable ASCII as `\DDD`.
+func canonicalTXT(content string) (string, error) {
+	strs, err := parseQuoted(content)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, s := range strs {
+		for len(s) > 255 {
+			parts = append(parts, s[:255])
+			s = s[255:]
+		}
+		parts = append(parts, s)
+	}
+	return renderTXT(parts), nil
+}
+
+// parseQuoted splits TXT content into its quoted strings, decoding escapes.
+func parseQuoted(v string) ([]string, error) {
+	var out []string
+	i := 0
+	for {
+		for i < len(v) && (v[i] == ' ' || v[i] == '\t') {
+			i++
+		}
+		if i >= len(v) {
+			break
+		}
+		if v[i] != '"' {
+			return nil, fmt.Errorf("content must be quoted")
+		}
+		i++
+		var b strings.Builder
+		closed := false
+		for i < len(v) {
+			c := v[i]
+			if c == '"' {
+				i++
+				closed = true
+				break
+			}
+			if c == '\\' {
+				if i+3 < len(v) && isDigit(v[i+1]) && isDigit(v[i+2]) && isDigit(v[i+3]) {
+					n, _ := strconv.Atoi(v[i+1 : i+4])
+					if n > 255 {
+						return nil, fmt.Errorf("bad escape")
+					}
+					b.WriteByte(byte(n))
+					i += 4
+					continue
+				}
+				if i+1 >= len(v) {
+					return nil, fmt.Errorf("unexpected end of input")
+				}
+				b.WriteByte(v[i+1])
+				i += 2
+				continue
+			}
+			b.WriteByte(c)
+			i++
+		}
+		if !closed {
+			return nil, fmt.Errorf("unexpected end of input")
+		}
+		out = append(out, b.String())
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("unexpected end of input")
+	}
+	return out, nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// renderTXT is dnspython's presentation of character-strings.
+func renderTXT(strs []string) string {
+	parts := make([]string, len(strs))
+	for i, s := range strs {
+		var b strings.Builder
+		b.WriteByte('"')
+		for j := 0; j < len(s); j++ {
+			c := s[j]
+			switch {
+			case c < 32 || c >= 127:
+				fmt.Fprintf(&b, "\\%03d", c)
+			case c == '"' || c == '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			default:
+				b.WriteByte(c)
+			}
+		}
+		b.WriteByte('"')
+		parts[i] = b.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+// unescapeMiekg turns one of miekg's stored TXT strings (`\"`, `\\`, `\DDD`
+// decimal) back into raw bytes.
+func unescapeMiekg(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			if n, err := strconv.Atoi(s[i+1 : i+4]); err == nil && n < 256 {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i+1])
+		i++
+	}
+	return b.String()
+}
+
+// nameTargetTypes end in a domain name that deSEC wants fully qualified.
+var nameTargetTypes = map[string]bool{"CNAME": true, "DNAME": true, "NS": true, "MX": true, "SRV": true, "PTR": true}
+
+// canonicalContent validates one record's content for type typ and returns
+// deSEC's canonical form, or the message deSEC gives for it.
+func canonicalContent(typ, content string) (string, error) {
+	if typ == "TXT" || typ == "SPF" {
+		c, err := canonicalTXT(content)
+		if err != nil {
+			if strings.Contains(err.Error(), "quote") {
+				return "", fmt.Errorf("Data for %s records must be given using quotation marks.", typ)
+			}
+			return "", fmt.Errorf("Record content for type %s malformed: %v", typ, err)
+		}
+		return c, nil
+	}
+	fields := strings.Fields(content)
+	if nameTargetTypes[typ] && len(fields) > 0 && !strings.HasSuffix(fields[len(fields)-1], ".") {
+		return "", fmt.Errorf(`Hostname must be fully qualified (i.e., end in a dot: "example.com.")`)
+	}
+	rr, err := dns.NewRR(fmt.Sprintf(". 3600 IN %s %s", typ, content))
+	if err != nil || rr == nil {
+		return "", fmt.Errorf("Record content for type %s malformed: %s", typ, content)
+	}
+	return strings.TrimPrefix(rr.String(), rr.Header().String()), nil
+}
