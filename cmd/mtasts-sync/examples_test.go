@@ -150,7 +150,7 @@ func configMapConfigs(path string) ([]embeddedConfig, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	for {
 		var doc struct {
-			Kind     string            `yaml:"kind"`
+			Kind     string `yaml:"kind"`
 			Metadata struct{ Name string }
 			Data     map[string]string `yaml:"data"`
 		}
