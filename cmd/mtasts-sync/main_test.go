@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,21 +294,29 @@ func TestApplyRunsDoNotOverlap(t *testing.T) {
 		t.Errorf("apply while locked: exit %d, stderr %q", r.code, r.stderr)
 	}
 	unlock()
+	// Four real processes at once: each waits its turn, ends with the
+	// conflict (exit 1), and the zones hold each record once.
+	bin := sharedBinary(t)
 	var wg sync.WaitGroup
 	codes := make([]int, 4)
 	for i := range codes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i] = runCLI(t, nil, "apply", "--config", cfg, "--lock-wait", "30s").code
+			cmd := exec.Command(bin, "apply", "--config", cfg, "--lock-wait", "60s")
+			cmd.Env = append(os.Environ(), "NO_COLOR=1")
+			err := cmd.Run()
+			codes[i] = cmd.ProcessState.ExitCode()
+			if err != nil && codes[i] < 0 {
+				t.Errorf("run %d: %v", i, err)
+			}
 		}()
 	}
 	wg.Wait()
-	// Every run waited its turn; each ends with the conflict (exit 1) and
-	// the zones hold each record once.
 	for _, c := range codes {
 		if c != exitError {
-			t.Errorf("exit codes %v", codes)
+			t.Errorf("exit codes %v, want all 1 (the conflict)", codes)
+			break
 		}
 	}
 	org := zoneLines(t, filepath.Join(filepath.Dir(cfg), "zones", "example.org.zone"))
@@ -332,19 +341,50 @@ func TestOutputFlagChecked(t *testing.T) {
 	}
 }
 
-// TestBinary builds the real binary and runs the README's first command.
-func TestBinary(t *testing.T) {
+// sharedBinary builds the real binary once for the whole test run.
+func sharedBinary(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "mtasts-sync")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
+	binary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "mtasts-sync-test-")
+		if err != nil {
+			binary.err = err
+			return
+		}
+		binary.path = filepath.Join(dir, "mtasts-sync")
+		if runtime.GOOS == "windows" {
+			binary.path += ".exe"
+		}
+		out, err := exec.Command("go", "build", "-o", binary.path, ".").CombinedOutput()
+		if err != nil {
+			binary.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binary.err != nil {
+		t.Fatal(binary.err)
 	}
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	return binary.path
+}
+
+var binary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary.path != "" {
+		os.RemoveAll(filepath.Dir(binary.path))
 	}
+	os.Exit(code)
+}
+
+// TestBinary runs the README's first command with the real binary.
+func TestBinary(t *testing.T) {
+	bin := sharedBinary(t)
 	cfg := quickstart(t)
 	cmd := exec.Command(bin, "plan", "--config", cfg, "--detailed-exitcode")
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
