@@ -165,6 +165,7 @@ func newEngine(c *cli.Context, e env, cfg *config.Config) (*engine.Engine, error
 		DNSShortcut:   dnsShortcut(c),
 		Dialer:        e.dialer,
 		RootCAs:       pool,
+		Providers:     providers.Options{Transport: e.transport},
 	})
 	if err != nil {
 		return nil, fail(err, exitError)

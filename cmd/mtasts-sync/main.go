@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -27,6 +28,9 @@ type env struct {
 	// dialer makes policy-fetch, mailcow and SMTP connections; nil is a
 	// plain net.Dialer. Tests map names to loopback servers here.
 	dialer check.Dialer
+	// transport carries the HTTP requests of the provider clients that
+	// accept one; nil is http.DefaultTransport. Tests point it at fakes.
+	transport http.RoundTripper
 }
 
 // Exit codes.
