@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/libdns/cloudflare"
 	"github.com/libdns/desec"
 	"github.com/libdns/hetzner/v2"
+	"github.com/libdns/libdns"
 	"github.com/libdns/rfc2136"
 	"github.com/libdns/route53"
 	"github.com/mtasts-sync/mtasts-sync/providers/zonefile"
@@ -25,11 +27,55 @@ func buildCloudflare(_ context.Context, s map[string]string, o Options) (Client,
 	if transport == nil {
 		transport = http.DefaultTransport
 	}
-	return &cloudflare.Provider{
-		APIToken:   s["api_token"],
-		ZoneToken:  s["zone_token"],
-		HTTPClient: &http.Client{Transport: &retryTransport{m: o.meter, base: &meteredTransport{m: o.meter, base: transport}}},
+	hc := &http.Client{Transport: &retryTransport{m: o.meter, base: &meteredTransport{m: o.meter, base: transport}}}
+	return &cloudflareZones{
+		newClient: func() *cloudflare.Provider {
+			return &cloudflare.Provider{APIToken: s["api_token"], ZoneToken: s["zone_token"], HTTPClient: hc}
+		},
+		byZone: map[string]*cloudflare.Provider{},
 	}, nil
+}
+
+// cloudflareZones gives every zone a client of its own, all sharing one
+// metered HTTP client. The pinned client holds a single lock across its
+// zone lookup request, which would line every zone of the account up
+// behind one request's latency.
+type cloudflareZones struct {
+	newClient func() *cloudflare.Provider
+	mu        sync.Mutex
+	byZone    map[string]*cloudflare.Provider
+}
+
+func (c *cloudflareZones) zone(name string) *cloudflare.Provider {
+	key := strings.ToLower(strings.TrimSuffix(name, "."))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.byZone[key]
+	if !ok {
+		p = c.newClient()
+		c.byZone[key] = p
+	}
+	return p
+}
+
+func (c *cloudflareZones) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
+	return c.zone(zone).GetRecords(ctx, zone)
+}
+
+func (c *cloudflareZones) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	return c.zone(zone).AppendRecords(ctx, zone, recs)
+}
+
+func (c *cloudflareZones) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	return c.zone(zone).SetRecords(ctx, zone, recs)
+}
+
+func (c *cloudflareZones) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	return c.zone(zone).DeleteRecords(ctx, zone, recs)
+}
+
+func (c *cloudflareZones) ListZones(ctx context.Context) ([]libdns.Zone, error) {
+	return c.newClient().ListZones(ctx)
 }
 
 // buildHetzner needs a token: the client panics without one, inside a
@@ -97,6 +143,10 @@ func buildRFC2136(_ context.Context, s map[string]string, _ Options) (Client, er
 func explainRFC2136(zone string, err error) error {
 	if strings.Contains(err.Error(), "bad authentication") || strings.Contains(err.Error(), "NOTAUTH") {
 		return fmt.Errorf("%w (the server is not authoritative for zone %s, or the TSIG key is wrong)", err, zone)
+	}
+	// BIND refuses an update its update-policy or allow-update does not grant.
+	if strings.Contains(err.Error(), `"REFUSED"`) {
+		return fmt.Errorf("%w (the server refused the change in zone %s: grant the TSIG key the _mta-sts, mta-sts and _smtp._tls names of every mail domain in update-policy, TXT and CNAME)", err, zone)
 	}
 	return err
 }
