@@ -138,8 +138,10 @@ func Keys(typ string) (keys []Key, ok bool) {
 type Options struct {
 	// BaseDir resolves relative paths in settings (the config's directory).
 	BaseDir string
-	// Transport carries the HTTP requests of the clients that accept one;
-	// nil means http.DefaultTransport (proxy and trust from the environment).
+	// Transport carries the HTTP requests of the clients that accept one
+	// (Cloudflare's; the Hetzner, deSEC and Route53 clients build their
+	// own); nil means http.DefaultTransport, with proxy and trust from the
+	// environment.
 	Transport http.RoundTripper
 	// CallTimeout bounds each client call (a whole paged read, one write),
 	// so a request that hangs fails its zone instead of the run; default

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
@@ -44,7 +45,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := t.base.RoundTrip(r)
 		wait, retry := shouldRetry(req, resp, err, backoff)
-		if !retry || i == attempts || req.Context().Err() != nil {
+		wait = min(wait, maxWait)
+		if !retry || i == attempts || req.Context().Err() != nil || pastDeadline(req.Context(), wait) {
+			// The last answer says more than a deadline error would.
 			return resp, err
 		}
 		throttled := resp != nil && resp.StatusCode == http.StatusTooManyRequests
@@ -52,7 +55,6 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 		}
-		wait = min(wait, maxWait)
 		if t.m != nil {
 			t.m.retried()
 			if throttled {
@@ -81,7 +83,9 @@ func shouldRetry(req *http.Request, resp *http.Response, err error, backoff time
 		return 0, false
 	}
 	if err != nil {
-		return backoff, req.Context().Err() == nil
+		// A certificate that does not verify will not verify next time.
+		var certErr *tls.CertificateVerificationError
+		return backoff, req.Context().Err() == nil && !errors.As(err, &certErr)
 	}
 	switch resp.StatusCode {
 	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
@@ -91,6 +95,12 @@ func shouldRetry(req *http.Request, resp *http.Response, err error, backoff time
 		return backoff, true
 	}
 	return 0, false
+}
+
+// pastDeadline reports whether waiting d would outlast ctx.
+func pastDeadline(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < d
 }
 
 // retryAfter reads a Retry-After header: delay-seconds or an HTTP date.

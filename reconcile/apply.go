@@ -60,7 +60,8 @@ func Apply(ctx context.Context, zp ZonePlan, z Zone) Result {
 		}
 		res.Applied = append(res.Applied, ch)
 	}
-	if len(res.Applied) > 0 {
+	// An interrupted run cannot read back; the next run plans from what is there.
+	if len(res.Applied) > 0 && ctx.Err() == nil {
 		errs = append(errs, verify(ctx, z, res.Applied))
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -90,6 +90,9 @@ func (c *Checker) fetch(ctx context.Context, domain string) (Fetched, error) {
 	defer cancel()
 
 	tr := &http.Transport{
+		// Mail servers often reach the web only through an egress proxy;
+		// the TLS session still ends at mta-sts.<domain>, checked as above.
+		Proxy:       http.ProxyFromEnvironment,
 		DialContext: c.opts.Dialer.DialContext,
 		TLSClientConfig: &tls.Config{
 			ServerName: host,

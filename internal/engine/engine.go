@@ -16,6 +16,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/authdns"
 	"github.com/mtasts-sync/mtasts-sync/internal/check"
@@ -118,7 +119,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 }
 
 func (e *Engine) newMailcow() (*mailcow.Client, error) {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport := &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, TLSHandshakeTimeout: 10 * time.Second}
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		transport = dt.Clone()
+	}
 	if e.opts.Dialer != nil {
 		transport.DialContext = e.opts.Dialer.DialContext
 	}
