@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -116,6 +117,9 @@ func buildRoute53(ctx context.Context, s map[string]string, _ Options) (Client, 
 		Region:          s["region"],
 		Profile:         s["profile"],
 		HostedZoneID:    s["hosted_zone_id"],
+		// Set here because the client sets a nil Logger on every call,
+		// unsynchronised: a data race between zones read at once.
+		Logger: slog.New(slog.DiscardHandler),
 	}, nil
 }
 

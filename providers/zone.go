@@ -32,12 +32,12 @@ func (z *Zone) Records(ctx context.Context) ([]reconcile.Record, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading zone %s: %w", z.name, err)
+		return nil, fmt.Errorf("reading the zone: %w", err)
 	}
 	if err := z.p.paidRead(ctx, len(recs)); err != nil {
 		return nil, err
 	}
-	out := reconcile.FromLibdns(z.name, recs)
+	out := reconcile.FromLibdns(z.name, fixCase(recs, z.name))
 	if z.p.kind.presentationTXT {
 		for i := range out {
 			if out[i].Type == "TXT" {
@@ -134,6 +134,30 @@ func (z *Zone) call(ctx context.Context, c call, verb string, w reconcile.RRsetW
 		return fmt.Errorf("%s records: %w", verb, err)
 	}
 	return nil
+}
+
+// fixCase repairs names a client failed to make relative to zone because
+// the server stores them in another case than the zone's:
+// libdns.RelativeName compares case-sensitively, so the rfc2136 client
+// hands back `_MTA-STS.EXAMPLE.COM` (no dot) for zone example.com, which
+// read as relative names a record that does not exist. A name ending in
+// the zone in exactly its case was relative already and is left alone.
+func fixCase(recs []libdns.Record, zone string) []libdns.Record {
+	for i, r := range recs {
+		rr := r.RR()
+		n := strings.TrimSuffix(rr.Name, ".")
+		lower := strings.ToLower(n)
+		switch {
+		case lower == zone && n != zone:
+			rr.Name = "@"
+		case strings.HasSuffix(lower, "."+zone) && !strings.HasSuffix(n, "."+zone):
+			rr.Name = n[:len(n)-len(zone)-1]
+		default:
+			continue
+		}
+		recs[i] = rr
+	}
+	return recs
 }
 
 // unpresent undoes the zone-file form some clients return TXT values in:

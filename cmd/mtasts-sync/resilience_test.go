@@ -297,22 +297,22 @@ func cloudflareCases() []faultCase {
 		}, retried: 1},
 		{name: "500 on every read", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: w.reads, Status: 500, Body: cfServerError}}
-		}, fails: true, errHas: "reading zone " + faultyZone, retried: 1},
+		}, fails: true, errHas: "zone " + faultyZone + " (provider", retried: 1},
 		{name: "502 HTML on every read", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: w.reads, Status: 502, Body: badGatewayHTML, ContentType: "text/html"}}
-		}, fails: true, errHas: "reading zone " + faultyZone, retried: 1},
+		}, fails: true, errHas: "zone " + faultyZone + " (provider", retried: 1},
 		{name: "503 on every write", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: w.writes, Status: 503, Body: cfServerError}}
 		}, fails: true, errHas: "adding records"},
 		{name: "connection reset on every read", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: w.reads, Reset: true}}
-		}, fails: true, errHas: "reading zone " + faultyZone, retried: 1},
+		}, fails: true, errHas: "zone " + faultyZone + " (provider", retried: 1},
 		{name: "read hangs past the call timeout", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: w.reads, Hang: true}}
 		}, fails: true, errHas: "no answer within"},
 		{name: "paged read fails on page 3", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: func(r *http.Request) bool { return w.reads(r) && r.URL.Query().Get("page") == "3" }, Status: 500, Body: cfServerError}}
-		}, fails: true, errHas: "reading zone " + faultyZone, retried: 1},
+		}, fails: true, errHas: "zone " + faultyZone + " (provider", retried: 1},
 		{name: "write fails halfway through the zone", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: w.fromNthWrite(2), Status: 500, Body: cfServerError}}
 		}, fails: true, errHas: "adding records", partial: true},
@@ -332,19 +332,19 @@ func hetznerCases() []faultCase {
 		}},
 		{name: "500 on every read", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: w.reads, Status: 500, Body: hzServerError}}
-		}, fails: true, errHas: "reading zone " + faultyZone},
+		}, fails: true, errHas: "zone " + faultyZone + " (provider"},
 		{name: "503 on every write", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: w.writes, Status: 503, Body: hzServerError}}
 		}, fails: true, errHas: "adding records"},
 		{name: "connection reset on every read", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: w.reads, Reset: true}}
-		}, fails: true, errHas: "reading zone " + faultyZone},
+		}, fails: true, errHas: "zone " + faultyZone + " (provider"},
 		{name: "read hangs past the call timeout", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: w.reads, Hang: true}}
 		}, fails: true, errHas: "no answer within"},
 		{name: "paged read fails on page 3", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: func(r *http.Request) bool { return w.reads(r) && r.URL.Query().Get("page") == "3" }, Status: 500, Body: hzServerError}}
-		}, fails: true, errHas: "reading zone " + faultyZone},
+		}, fails: true, errHas: "zone " + faultyZone + " (provider"},
 		{name: "write fails halfway through the zone", faults: func(w *faultWorld) []fakeapi.Fault {
 			return []fakeapi.Fault{{Match: w.fromNthWrite(2), Status: 500, Body: hzServerError}}
 		}, fails: true, errHas: "adding records", partial: true},

@@ -86,7 +86,7 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 		}
 		live, err := e.readZone(ctx, zs.zone, zs.provider)
 		if err != nil {
-			plans[i] = reconcile.ZonePlan{Zone: zs.zone, Provider: zs.provider, Err: fmt.Errorf("provider %s: %w", zs.provider, err)}
+			plans[i] = reconcile.ZonePlan{Zone: zs.zone, Provider: zs.provider, Err: fmt.Errorf("zone %s (provider %s): %w", zs.zone, zs.provider, err)}
 			for _, d := range zs.domains {
 				plans[i].Domains = append(plans[i].Domains, d.Name)
 			}
