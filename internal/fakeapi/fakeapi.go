@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strings"
@@ -264,4 +265,50 @@ type Fake interface {
 	Dump(zone string) []string
 	// Close stops the server.
 	Close()
+}
+
+// Server is the HTTP side every fake shares: a loopback server behind the
+// middleware, and a transport of its own that points clients at it. Fakes
+// embed it.
+type Server struct {
+	srv  *httptest.Server
+	mw   *Middleware
+	base *http.Transport
+}
+
+// NewServer starts handler on a loopback port behind a middleware with
+// opts; throttled writes the provider's rate-limit answer and classify
+// names each request's kind for the counters.
+func NewServer(handler http.Handler, classify func(*http.Request) string, opts Options, throttled func(http.ResponseWriter)) *Server {
+	mw := NewMiddleware(opts, throttled)
+	return &Server{
+		srv: httptest.NewServer(mw.Wrap(handler, classify)),
+		mw:  mw,
+		// A transport of its own: tests may install Transport() as
+		// http.DefaultTransport, which must not then call itself.
+		base: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     30 * time.Second,
+		},
+	}
+}
+
+// URL is the base URL of the fake's server, e.g. http://127.0.0.1:41234.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Middleware gives access to latency, faults and request counters.
+func (s *Server) Middleware() *Middleware { return s.mw }
+
+// Transport rewrites every request, whatever host it names, to the fake.
+func (s *Server) Transport() http.RoundTripper {
+	u, _ := url.Parse(s.srv.URL)
+	return &Transport{Target: u, Base: s.base}
+}
+
+// Close stops the server and drops idle client connections.
+func (s *Server) Close() {
+	s.srv.Close()
+	s.base.CloseIdleConnections()
 }

@@ -9,9 +9,7 @@ package cloudflarefake
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
@@ -29,10 +27,8 @@ const apiPrefix = "/client/v4"
 
 // Server is a running Cloudflare API fake. It implements fakeapi.Fake.
 type Server struct {
+	*fakeapi.Server
 	token string
-	mw    *fakeapi.Middleware
-	srv   *httptest.Server
-	base  *http.Transport
 
 	mu      sync.Mutex
 	zones   map[string]*zone // by id
@@ -54,35 +50,8 @@ func New(token string, opts fakeapi.Options) *Server {
 		timeNow: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 	}
 	s.account.ID, s.account.Name = "0123456789abcdef0123456789abcdef", "fake account"
-	s.mw = fakeapi.NewMiddleware(opts, writeThrottled)
-	s.srv = httptest.NewServer(s.mw.Wrap(s.routes(), classify))
-	// A transport of its own: tests may install s.Transport() as
-	// http.DefaultTransport, which must not then call itself.
-	s.base = &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     30 * time.Second,
-	}
+	s.Server = fakeapi.NewServer(s.routes(), classify, opts, writeThrottled)
 	return s
-}
-
-// URL is the base URL of the fake's server (without /client/v4).
-func (s *Server) URL() string { return s.srv.URL }
-
-// Middleware gives access to latency, faults and request counters.
-func (s *Server) Middleware() *fakeapi.Middleware { return s.mw }
-
-// Close stops the server and drops idle client connections.
-func (s *Server) Close() {
-	s.srv.Close()
-	s.base.CloseIdleConnections()
-}
-
-// Transport rewrites requests for api.cloudflare.com to the fake.
-func (s *Server) Transport() http.RoundTripper {
-	u, _ := url.Parse(s.srv.URL)
-	return &fakeapi.Transport{Target: u, Base: s.base}
 }
 
 // Provider returns the unmodified libdns client pointed at the fake through

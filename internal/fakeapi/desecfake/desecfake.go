@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -57,14 +55,8 @@ type zone struct {
 
 // Server is a fake deSEC API on loopback. It implements fakeapi.Fake.
 type Server struct {
+	*fakeapi.Server
 	token string
-	srv   *httptest.Server
-	mw    *fakeapi.Middleware
-
-	// base carries the rewritten requests. It must not be
-	// http.DefaultTransport: callers install Transport() there, and a nil
-	// Base would then send each request back into itself.
-	base *http.Transport
 
 	mu    sync.Mutex
 	zones map[string]*zone
@@ -75,28 +67,8 @@ var _ fakeapi.Fake = (*Server)(nil)
 // New starts a fake that accepts `Authorization: Token <token>`.
 func New(token string, opts fakeapi.Options) *Server {
 	s := &Server{token: token, zones: map[string]*zone{}}
-	s.mw = fakeapi.NewMiddleware(opts, throttled)
-	s.srv = httptest.NewServer(s.mw.Wrap(http.HandlerFunc(s.serve), classify))
-	s.base = &http.Transport{MaxIdleConns: 100, MaxIdleConnsPerHost: 100, IdleConnTimeout: 90 * time.Second}
+	s.Server = fakeapi.NewServer(http.HandlerFunc(s.serve), classify, opts, throttled)
 	return s
-}
-
-// URL is the base URL of the fake, e.g. http://127.0.0.1:41234.
-func (s *Server) URL() string { return s.srv.URL }
-
-// Middleware gives access to latency, faults and the request counters.
-func (s *Server) Middleware() *fakeapi.Middleware { return s.mw }
-
-// Close stops the server.
-func (s *Server) Close() {
-	s.srv.Close()
-	s.base.CloseIdleConnections()
-}
-
-// Transport is a fakeapi.Transport aimed at the fake.
-func (s *Server) Transport() http.RoundTripper {
-	u, _ := url.Parse(s.srv.URL)
-	return &fakeapi.Transport{Target: u, Base: s.base}
 }
 
 // Provider returns the unmodified libdns deSEC client with the fake's token.

@@ -11,9 +11,7 @@ package hetznerfake
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
@@ -31,10 +29,8 @@ const apiPrefix = "/v1"
 
 // Server is a running Hetzner Cloud DNS API fake. It implements fakeapi.Fake.
 type Server struct {
+	*fakeapi.Server
 	token string
-	mw    *fakeapi.Middleware
-	srv   *httptest.Server
-	base  *http.Transport
 
 	mu         sync.Mutex
 	zones      map[int64]*zone
@@ -54,35 +50,8 @@ func New(token string, opts fakeapi.Options) *Server {
 		byName:     map[string]*zone{},
 		nextZoneID: 1000,
 	}
-	s.mw = fakeapi.NewMiddleware(opts, writeThrottled)
-	s.srv = httptest.NewServer(s.mw.Wrap(s.routes(), classify))
-	// Its own transport: s.Transport() is installed as
-	// http.DefaultTransport, which must not then call itself.
-	s.base = &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     30 * time.Second,
-	}
+	s.Server = fakeapi.NewServer(s.routes(), classify, opts, writeThrottled)
 	return s
-}
-
-// URL is the base URL of the fake's server (without /v1).
-func (s *Server) URL() string { return s.srv.URL }
-
-// Middleware gives access to latency, faults and request counters.
-func (s *Server) Middleware() *fakeapi.Middleware { return s.mw }
-
-// Close stops the server and drops idle client connections.
-func (s *Server) Close() {
-	s.srv.Close()
-	s.base.CloseIdleConnections()
-}
-
-// Transport rewrites requests for api.hetzner.cloud to the fake.
-func (s *Server) Transport() http.RoundTripper {
-	u, _ := url.Parse(s.srv.URL)
-	return &fakeapi.Transport{Target: u, Base: s.base}
 }
 
 // UseAsDefaultTransport installs s.Transport() as http.DefaultTransport and

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -67,11 +65,8 @@ type zone struct {
 
 // Server is a fake Route53 endpoint on loopback. It implements fakeapi.Fake.
 type Server struct {
+	*fakeapi.Server
 	accessKey string
-	srv       *httptest.Server
-	mw        *fakeapi.Middleware
-	// base carries Transport's rewritten requests; see Transport.
-	base *http.Transport
 
 	mu         sync.Mutex
 	zones      map[string]*zone // by id
@@ -93,29 +88,8 @@ func New(accessKey string, opts fakeapi.Options) *Server {
 		byName:    map[string]*zone{},
 		changes:   map[string]string{},
 	}
-	s.mw = fakeapi.NewMiddleware(opts, s.throttled)
-	s.srv = httptest.NewServer(s.mw.Wrap(http.HandlerFunc(s.serve), classify))
-	s.base = &http.Transport{MaxIdleConns: 100, MaxIdleConnsPerHost: 100, IdleConnTimeout: 90 * time.Second}
+	s.Server = fakeapi.NewServer(http.HandlerFunc(s.serve), classify, opts, s.throttled)
 	return s
-}
-
-// URL is the base URL of the fake, e.g. http://127.0.0.1:41234.
-func (s *Server) URL() string { return s.srv.URL }
-
-// Middleware gives access to latency, faults and the request counters.
-func (s *Server) Middleware() *fakeapi.Middleware { return s.mw }
-
-// Close stops the server.
-func (s *Server) Close() {
-	s.srv.Close()
-	s.base.CloseIdleConnections()
-}
-
-// Transport is a fakeapi.Transport aimed at the fake. The Route53 client does
-// not need it (it follows AWS_ENDPOINT_URL_ROUTE_53), but other callers may.
-func (s *Server) Transport() http.RoundTripper {
-	u, _ := url.Parse(s.srv.URL)
-	return &fakeapi.Transport{Target: u, Base: s.base}
 }
 
 // Env returns the environment the AWS SDK needs to talk to the fake and to
@@ -126,7 +100,7 @@ func (s *Server) Transport() http.RoundTripper {
 // Provider.
 func (s *Server) Env() map[string]string {
 	return map[string]string{
-		"AWS_ENDPOINT_URL_ROUTE_53":   s.srv.URL,
+		"AWS_ENDPOINT_URL_ROUTE_53":   s.URL(),
 		"AWS_EC2_METADATA_DISABLED":   "true",
 		"AWS_REGION":                  Region,
 		"AWS_CONFIG_FILE":             os.DevNull,
