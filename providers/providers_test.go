@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"github.com/mtasts-sync/mtasts-sync/internal/dnstext"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -213,8 +214,8 @@ func TestUnpresent(t *testing.T) {
 		{`\12`, `12`},
 	}
 	for _, tt := range tests {
-		if got := unpresent(tt.in); got != tt.want {
-			t.Errorf("unpresent(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := dnstext.Unpresent(tt.in); got != tt.want {
+			t.Errorf("dnstext.Unpresent(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -224,12 +225,12 @@ func FuzzUnpresent(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := unpresent(s)
+		got := dnstext.Unpresent(s)
 		if !strings.ContainsAny(s, `"\`) && got != s {
-			t.Errorf("unpresent(%q) = %q: a plain value must come back unchanged", s, got)
+			t.Errorf("dnstext.Unpresent(%q) = %q: a plain value must come back unchanged", s, got)
 		}
 		if len(got) > len(s) {
-			t.Errorf("unpresent(%q) = %q grew", s, got)
+			t.Errorf("dnstext.Unpresent(%q) = %q grew", s, got)
 		}
 	})
 }

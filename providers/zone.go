@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"fmt"
+	"github.com/mtasts-sync/mtasts-sync/internal/dnstext"
 	"strings"
 
 	"github.com/libdns/libdns"
@@ -41,7 +42,7 @@ func (z *Zone) Records(ctx context.Context) ([]reconcile.Record, error) {
 	if z.p.kind.presentationTXT {
 		for i := range out {
 			if out[i].Type == "TXT" {
-				out[i].Value = unpresent(out[i].Value)
+				out[i].Value = dnstext.Unpresent(out[i].Value)
 			}
 		}
 	}
@@ -158,52 +159,4 @@ func fixCase(recs []libdns.Record, zone string) []libdns.Record {
 		recs[i] = rr
 	}
 	return recs
-}
-
-// unpresent undoes the zone-file form some clients return TXT values in:
-// outer quotes, `" "` between character-strings, and backslash escapes.
-// Values without any of these (most, and all of ours) come back unchanged.
-func unpresent(s string) string {
-	if !strings.ContainsAny(s, `"\`) {
-		return s
-	}
-	quoted := len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"'
-	if quoted {
-		s = s[1 : len(s)-1]
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && i+3 < len(s) && isDigits(s[i+1:i+4]):
-			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
-			if n > 255 {
-				b.WriteString(s[i : i+4])
-			} else {
-				b.WriteByte(byte(n))
-			}
-			i += 3
-		case c == '\\' && i+1 < len(s):
-			b.WriteByte(s[i+1])
-			i++
-		case c == '"' && strings.HasPrefix(s[i:], `" "`):
-			// a boundary between character-strings: they join without a space
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-func isDigits(s string) bool {
-	if len(s) != 3 {
-		return false
-	}
-	for i := 0; i < 3; i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mtasts-sync/mtasts-sync/internal/dnstext"
 	"net"
 	"os"
 	"strings"
@@ -179,38 +180,7 @@ func rcodeName(rcode int) string {
 func txtValue(chunks []string) string {
 	var b strings.Builder
 	for _, s := range chunks {
-		b.WriteString(unescape(s))
+		b.WriteString(dnstext.Unescape(s))
 	}
 	return b.String()
 }
-
-// unescape undoes the presentation escapes miekg/dns writes into
-// dns.TXT.Txt: \DDD (decimal byte) and \X (X itself).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' {
-			b.WriteByte(s[i])
-			continue
-		}
-		if i+1 == len(s) {
-			break // miekg never writes a dangling backslash; drop it as its packer does
-		}
-		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
-			if v := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0'); v <= 255 {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i+1])
-		i++
-	}
-	return b.String()
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }

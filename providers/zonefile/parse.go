@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/mtasts-sync/mtasts-sync/internal/dnstext"
 	"io/fs"
 	"os"
 	"slices"
@@ -159,7 +160,7 @@ func rdataString(rr dns.RR) string {
 	if t, ok := rr.(*dns.TXT); ok {
 		var b strings.Builder
 		for _, s := range t.Txt {
-			b.WriteString(unescapeTXT(s))
+			b.WriteString(dnstext.Unescape(s))
 		}
 		return b.String()
 	}
@@ -183,58 +184,6 @@ func relativeName(name, origin string) string {
 	return strings.Join(labels[:keep], ".")
 }
 
-// unescapeTXT undoes miekg/dns's presentation escapes (\DDD and \X) in one
-// character-string as held in dns.TXT.Txt.
-func unescapeTXT(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			b.WriteByte(c)
-			continue
-		}
-		if i+1 >= len(s) {
-			break // dangling backslash: miekg drops it too
-		}
-		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
-			v := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
-			if v <= 255 {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i+1])
-		i++
-	}
-	return b.String()
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// escapeTXT turns raw bytes into the escaped form dns.TXT.Txt holds, which
-// miekg/dns decodes and re-escapes when printing; a raw backslash would
-// otherwise be read as the start of an escape.
-func escapeTXT(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < ' ' || c > '~':
-			fmt.Fprintf(&b, `\%03d`, c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
 // txtChunks splits text into character-strings of at most 255 bytes.
 func txtChunks(text string) []string {
 	if text == "" {
@@ -242,8 +191,8 @@ func txtChunks(text string) []string {
 	}
 	var chunks []string
 	for len(text) > 255 {
-		chunks = append(chunks, escapeTXT(text[:255]))
+		chunks = append(chunks, dnstext.Escape(text[:255]))
 		text = text[255:]
 	}
-	return append(chunks, escapeTXT(text))
+	return append(chunks, dnstext.Escape(text))
 }

@@ -3,6 +3,7 @@ package zonefile
 import (
 	"context"
 	"fmt"
+	"github.com/mtasts-sync/mtasts-sync/internal/dnstext"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -271,10 +272,10 @@ func TestTXTEscapingAndSplitting(t *testing.T) {
 		}
 		var joined string
 		for _, s := range txt.Txt {
-			if n := len(unescapeTXT(s)); n > 255 {
+			if n := len(dnstext.Unescape(s)); n > 255 {
 				t.Errorf("character-string of %d bytes", n)
 			}
-			joined += unescapeTXT(s)
+			joined += dnstext.Unescape(s)
 		}
 		if joined != text {
 			t.Errorf("text in file = %q, want %q", joined, text)

@@ -110,29 +110,6 @@ func renderTXT(strs []string) string {
 	return strings.Join(parts, " ")
 }
 
-// unescapeMiekg turns one of miekg's stored TXT strings (`\"`, `\\`, `\DDD`
-// decimal) back into raw bytes.
-func unescapeMiekg(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' || i+1 >= len(s) {
-			b.WriteByte(c)
-			continue
-		}
-		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
-			if n, err := strconv.Atoi(s[i+1 : i+4]); err == nil && n < 256 {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i+1])
-		i++
-	}
-	return b.String()
-}
-
 // nameTargetTypes end in a domain name that deSEC wants fully qualified.
 var nameTargetTypes = map[string]bool{"CNAME": true, "DNAME": true, "NS": true, "MX": true, "SRV": true, "PTR": true}
 

@@ -6,6 +6,7 @@ package desecfake
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/mtasts-sync/mtasts-sync/internal/dnstext"
 	"io"
 	"net/http"
 	"regexp"
@@ -131,7 +132,7 @@ func (s *Server) Seed(zoneName string, rrs ...string) error {
 		if t, ok := rr.(*dns.TXT); ok {
 			strs := make([]string, len(t.Txt))
 			for i, x := range t.Txt {
-				strs[i] = unescapeMiekg(x)
+				strs[i] = dnstext.Unescape(x)
 			}
 			content = renderTXT(strs)
 		} else {

@@ -7,6 +7,7 @@ package route53fake
 import (
 	"encoding/xml"
 	"fmt"
+	"github.com/mtasts-sync/mtasts-sync/internal/dnstext"
 	"io"
 	"net/http"
 	"os"
@@ -197,7 +198,7 @@ func (s *Server) Seed(zoneName string, rrs ...string) error {
 		if t, ok := rr.(*dns.TXT); ok {
 			strs := make([]string, len(t.Txt))
 			for i, s := range t.Txt {
-				strs[i] = unescapeMiekg(s)
+				strs[i] = dnstext.Unescape(s)
 			}
 			value = renderTXT(strs)
 		} else {

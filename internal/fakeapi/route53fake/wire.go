@@ -219,32 +219,6 @@ func miekgTXT(strs []string) string {
 	return strings.Join(parts, " ")
 }
 
-// unescapeMiekg turns one of miekg's stored TXT strings (`\"`, `\\`, `\DDD`
-// decimal) back into raw bytes.
-func unescapeMiekg(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' || i+1 >= len(s) {
-			b.WriteByte(c)
-			continue
-		}
-		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
-			n, err := strconv.Atoi(s[i+1 : i+4])
-			if err == nil && n < 256 {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i+1])
-		i++
-	}
-	return b.String()
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
 // canonicalName lowercases name, decodes Route53's octal escapes and adds
 // the trailing dot: the form the fake keys records by.
 func canonicalName(name string) string {
