@@ -14,7 +14,6 @@ import (
 	"github.com/mtasts-sync/mtasts-sync/internal/config"
 	"github.com/mtasts-sync/mtasts-sync/internal/engine"
 	"github.com/mtasts-sync/mtasts-sync/internal/fakeapi"
-	"github.com/mtasts-sync/mtasts-sync/providers"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
 
@@ -111,16 +110,8 @@ func (tg *target) config(maxAge int) string {
 
 func parseConfig(t *testing.T, text string) *config.Config {
 	t.Helper()
-	keys := func(typ string) ([]config.Key, bool) {
-		pk, ok := providers.Keys(typ)
-		out := make([]config.Key, len(pk))
-		for i, k := range pk {
-			out[i] = config.Key{Name: k.Name, Secret: k.Secret, Required: k.Required}
-		}
-		return out, ok
-	}
 	cfg, err := config.Parse([]byte(text), filepath.Join(t.TempDir(), "mtasts-sync.yaml"),
-		config.Options{ProviderKeys: keys, KnownTypes: providers.Types()})
+		engine.ConfigOptions())
 	if err != nil {
 		t.Fatalf("config:\n%s\n%v", text, err)
 	}

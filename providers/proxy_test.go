@@ -347,15 +347,7 @@ provider: files
 zones:
   %s: files
 `, mailcowHost, mailcowHost, proxyToken, proxyZone)
-	keys := func(typ string) ([]config.Key, bool) {
-		pk, ok := providers.Keys(typ)
-		out := make([]config.Key, len(pk))
-		for i, k := range pk {
-			out[i] = config.Key{Name: k.Name, Secret: k.Secret, Required: k.Required}
-		}
-		return out, ok
-	}
-	cfg, err := config.Parse([]byte(yaml), filepath.Join(t.TempDir(), "mtasts-sync.yaml"), config.Options{ProviderKeys: keys, KnownTypes: providers.Types()})
+	cfg, err := config.Parse([]byte(yaml), filepath.Join(t.TempDir(), "mtasts-sync.yaml"), engine.ConfigOptions())
 	if err != nil {
 		return err
 	}

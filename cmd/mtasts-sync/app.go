@@ -116,23 +116,9 @@ func buildVersion() string {
 	return "devel"
 }
 
-// configOptions gives the config loader the provider types this build
-// knows; tests add their own environment and file system.
-func configOptions() config.Options {
-	keys := func(typ string) ([]config.Key, bool) {
-		pk, ok := providers.Keys(typ)
-		out := make([]config.Key, len(pk))
-		for i, k := range pk {
-			out[i] = config.Key{Name: k.Name, Secret: k.Secret, Required: k.Required}
-		}
-		return out, ok
-	}
-	return config.Options{ProviderKeys: keys, KnownTypes: providers.Types()}
-}
-
 // loadConfig reads and validates the config; nothing is sent anywhere yet.
 func loadConfig(c *cli.Context) (*config.Config, error) {
-	cfg, err := config.Load(c.String("config"), configOptions())
+	cfg, err := config.Load(c.String("config"), engine.ConfigOptions())
 	if err != nil {
 		return nil, fail(err, exitError)
 	}

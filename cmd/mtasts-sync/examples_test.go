@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"github.com/mtasts-sync/mtasts-sync/internal/engine"
 	"io"
 	"io/fs"
 	"os"
@@ -38,7 +39,7 @@ const (
 // config itself holds a secret: the examples name paths on machines that
 // are not this one.
 func exampleOptions(configPath string) config.Options {
-	opts := configOptions()
+	opts := engine.ConfigOptions()
 	opts.LookupEnv = func(name string) (string, bool) {
 		if v, ok := exampleEnv[name]; ok {
 			return v, true

@@ -176,7 +176,7 @@ zones:
 	for _, z := range resilienceZones {
 		fmt.Fprintf(&b, "  %s: %s\n", z, w.provider)
 	}
-	cfg, err := config.Parse([]byte(b.String()), filepath.Join(t.TempDir(), "mtasts-sync.yaml"), configOptions())
+	cfg, err := config.Parse([]byte(b.String()), filepath.Join(t.TempDir(), "mtasts-sync.yaml"), engine.ConfigOptions())
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

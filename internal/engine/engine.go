@@ -53,6 +53,20 @@ type Options struct {
 	AuthDNS authdns.Options
 }
 
+// ConfigOptions are what the config loader needs to check provider
+// settings against the provider types this build knows.
+func ConfigOptions() config.Options {
+	keys := func(typ string) ([]config.Key, bool) {
+		pk, ok := providers.Keys(typ)
+		out := make([]config.Key, len(pk))
+		for i, k := range pk {
+			out[i] = config.Key{Name: k.Name, Secret: k.Secret, Required: k.Required}
+		}
+		return out, ok
+	}
+	return config.Options{ProviderKeys: keys, KnownTypes: providers.Types()}
+}
+
 // Engine runs plan and apply for one config.
 type Engine struct {
 	cfg       *config.Config

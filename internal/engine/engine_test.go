@@ -52,16 +52,8 @@ providers:
 	for i := range n {
 		fmt.Fprintf(&b, "  %s: cf\n", zoneName(i))
 	}
-	keys := func(typ string) ([]config.Key, bool) {
-		pk, ok := providers.Keys(typ)
-		out := make([]config.Key, len(pk))
-		for i, k := range pk {
-			out[i] = config.Key{Name: k.Name, Secret: k.Secret, Required: k.Required}
-		}
-		return out, ok
-	}
 	path := filepath.Join(t.TempDir(), "mtasts-sync.yaml")
-	cfg, err := config.Parse([]byte(b.String()), path, config.Options{ProviderKeys: keys, KnownTypes: providers.Types()})
+	cfg, err := config.Parse([]byte(b.String()), path, ConfigOptions())
 	if err != nil {
 		t.Fatalf("test config: %v", err)
 	}
