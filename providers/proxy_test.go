@@ -34,8 +34,8 @@ import (
 )
 
 // Go reads HTTPS_PROXY and SSL_CERT_FILE once per process, so each case
-// runs in a child: this test binary again, with -test.run naming
-// TestProxyChild and the case in proxyCaseEnv.
+// runs in a child: this test binary again, with the case in proxyCaseEnv
+// (see TestMain).
 const (
 	proxyCaseEnv    = "MTASTS_SYNC_PROXY_CASE"
 	proxyResultMark = "PROXY-CASE-RESULT: "
@@ -197,7 +197,7 @@ func startProxyWorld(t *testing.T) *proxyWorld {
 func (w *proxyWorld) child(t *testing.T, name string, env map[string]string) (result string, targets []string) {
 	t.Helper()
 	w.proxy.take()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestProxyChild$", "-test.v", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch strings.ToUpper(k) {
@@ -282,23 +282,25 @@ func TestProxyAndTrust(t *testing.T) {
 	}
 }
 
-// TestProxyChild is one case of TestProxyAndTrust, in a child process.
-func TestProxyChild(t *testing.T) {
-	name := os.Getenv(proxyCaseEnv)
-	if name == "" {
-		t.Skip("run by TestProxyAndTrust in a child process")
+// TestMain runs one case of TestProxyAndTrust when this binary was started
+// as its child: Go reads HTTPS_PROXY and SSL_CERT_FILE once per process,
+// so every case needs a process of its own.
+func TestMain(m *testing.M) {
+	if name := os.Getenv(proxyCaseEnv); name != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err := proxyCase(ctx, name)
+		cancel()
+		result := "ok"
+		if err != nil {
+			result = "error: " + strings.ReplaceAll(err.Error(), "\n", " ")
+		}
+		fmt.Println(proxyResultMark + result)
+		os.Exit(0)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	err := proxyCase(ctx, t, name)
-	result := "ok"
-	if err != nil {
-		result = "error: " + strings.ReplaceAll(err.Error(), "\n", " ")
-	}
-	fmt.Println(proxyResultMark + result)
+	os.Exit(m.Run())
 }
 
-func proxyCase(ctx context.Context, t *testing.T, name string) error {
+func proxyCase(ctx context.Context, name string) error {
 	read := func(typ string, settings map[string]string) error {
 		p, err := providers.Build(ctx, typ, typ, settings, providers.Options{CallTimeout: 15 * time.Second})
 		if err != nil {
@@ -317,7 +319,7 @@ func proxyCase(ctx context.Context, t *testing.T, name string) error {
 	case "desec":
 		return read("desec", map[string]string{"token": proxyToken})
 	case "mailcow":
-		return mailcowInventory(ctx, t)
+		return mailcowInventory(ctx)
 	case "policy-fetch":
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -333,7 +335,12 @@ func proxyCase(ctx context.Context, t *testing.T, name string) error {
 
 // mailcowInventory asks mailcow for its domains through the client the
 // engine builds from a config.
-func mailcowInventory(ctx context.Context, t *testing.T) error {
+func mailcowInventory(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "mtasts-sync-proxy-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
 	yaml := fmt.Sprintf(`policy_host: %s
 publish_gate: false
 mailcow:
@@ -347,7 +354,7 @@ provider: files
 zones:
   %s: files
 `, mailcowHost, mailcowHost, proxyToken, proxyZone)
-	cfg, err := config.Parse([]byte(yaml), filepath.Join(t.TempDir(), "mtasts-sync.yaml"), engine.ConfigOptions())
+	cfg, err := config.Parse([]byte(yaml), filepath.Join(dir, "mtasts-sync.yaml"), engine.ConfigOptions())
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,6 @@ import (
 // cost against the least it could have cost. Settings come from the
 // environment (defaults in benchDefaults):
 //
-//	MTASTS_BENCH=1                     run it at all
 //	MTASTS_BENCH_LATENCY=50ms          added to every API request by the fake
 //	MTASTS_BENCH_RATE=200              requests/s the fake enforces (429 above)
 //	MTASTS_BENCH_CONCURRENCY=16        zones per account worked on at once
@@ -173,7 +172,7 @@ type benchFake struct {
 	throtl *atomic.Int64
 }
 
-func startFake(t *testing.T, typ string, s benchSettings) *benchFake {
+func startFake(t testing.TB, typ string, s benchSettings) *benchFake {
 	t.Helper()
 	opts := fakeapi.Options{Latency: s.latency, RateLimit: s.fakeRate, Burst: int(s.fakeRate / 5)}
 	bf := &benchFake{name: typ, throtl: &atomic.Int64{}}
@@ -318,12 +317,11 @@ func lowerBound(s benchSettings, n int) time.Duration {
 	return max(byLatency, byRate)
 }
 
-// TestScaleHarness measures whole CLI runs at scale; see the comment at the
-// top of this file. It is skipped unless MTASTS_BENCH=1.
-func TestScaleHarness(t *testing.T) {
-	if os.Getenv("MTASTS_BENCH") != "1" {
-		t.Skip("the scale harness takes minutes: run it with MTASTS_BENCH=1 (task bench)")
-	}
+// BenchmarkScaleHarness measures whole CLI runs at scale; see the comment
+// at the top of this file. One pass takes minutes, so run it once:
+// go test ./cmd/mtasts-sync -run '^$' -bench ScaleHarness -benchtime 1x
+func BenchmarkScaleHarness(b *testing.B) {
+	t := b
 	s := benchDefaults(t)
 	t.Logf("latency %s, fake rate limit %g/s (burst %d), config rate_limit %g/s burst %d, concurrency %d",
 		s.latency, s.fakeRate, int(s.fakeRate/5), s.clientRate(), s.clientBurst(), s.concurrency)
@@ -331,7 +329,7 @@ func TestScaleHarness(t *testing.T) {
 	for _, typ := range s.providers {
 		for _, shape := range s.shapes {
 			for _, layout := range s.layouts {
-				t.Run(fmt.Sprintf("%s/%dx%d/%s", typ, shape.zones, shape.perZone, layout), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/%dx%d/%s", typ, shape.zones, shape.perZone, layout), func(t *testing.B) {
 					rows = append(rows, runScenario(t, s, typ, shape, layout)...)
 				})
 			}
@@ -349,7 +347,7 @@ func TestScaleHarness(t *testing.T) {
 }
 
 // runScenario seeds fresh fakes and runs the four cases in order.
-func runScenario(t *testing.T, s benchSettings, typ string, shape benchShape, layout string) []benchRow {
+func runScenario(t testing.TB, s benchSettings, typ string, shape benchShape, layout string) []benchRow {
 	bf := startFake(t, typ, s)
 	zones, domains := benchZones(shape)
 	for _, z := range zones {
