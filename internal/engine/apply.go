@@ -63,7 +63,7 @@ func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 		}
 	}
 	results := make([]reconcile.Result, len(todo))
-	e.each(len(todo), func(i int) {
+	e.perZone(len(todo), func(i int) {
 		zp := todo[i]
 		p := e.providers[zp.Provider]
 		release, err := p.Acquire(ctx)

@@ -75,6 +75,9 @@ type Engine struct {
 	mailcow   *mailcow.Client
 	gate      *check.Checker
 	authdns   *authdns.Client // nil: no DNS shortcut
+	// dnsSlots bounds the zones asked through DNS at once: a burst of
+	// queries to one nameserver gets dropped.
+	dnsSlots chan struct{}
 }
 
 // New builds every provider and the mailcow client the config names. Bad
@@ -125,6 +128,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 			ao.Resolver = opts.Resolver
 		}
 		e.authdns = authdns.New(ao)
+		e.dnsSlots = make(chan struct{}, maxParallel)
 	}
 	if cfg.PublishGate && !opts.NoPublishGate {
 		e.gate = check.New(check.Options{Resolver: opts.Resolver, Dialer: opts.Dialer, RootCAs: opts.RootCAs})
@@ -181,6 +185,21 @@ func (e *Engine) Stats() map[string]providers.Stats {
 		out[name] = p.Stats()
 	}
 	return out
+}
+
+// perZone runs f for 0..n-1 at once: each zone's work waits for a slot of
+// its provider account (and the DNS shortcut for one of dnsSlots), so one
+// slow account never holds the others' zones back.
+func (e *Engine) perZone(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // each runs f for 0..n-1 on at most Concurrency goroutines.

@@ -77,7 +77,7 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+" "+keys[i][1] < keys[j][0]+" "+keys[j][1] })
 	plans := make([]reconcile.ZonePlan, len(keys))
-	e.each(len(keys), func(i int) {
+	e.perZone(len(keys), func(i int) {
 		zs := groups[keys[i]]
 		run.zones[i] = *zs
 		if zp, ok := e.confirmByDNS(ctx, run.spec, zs); ok {
@@ -118,7 +118,13 @@ func (e *Engine) confirmByDNS(ctx context.Context, spec reconcile.Spec, zs *zone
 			names = append(names, r.Name)
 		}
 	}
+	select {
+	case e.dnsSlots <- struct{}{}:
+	case <-ctx.Done():
+		return reconcile.ZonePlan{}, false
+	}
 	recs, err := e.authdns.Records(ctx, zs.zone, names)
+	<-e.dnsSlots
 	if err != nil {
 		e.opts.Log.Debug("DNS shortcut not taken", "zone", zs.zone, "reason", err)
 		return reconcile.ZonePlan{}, false
