@@ -299,7 +299,7 @@ func (c *Checker) checkPolicy(ctx context.Context, r *run) {
 	}
 	r.policy, r.policyOK = p, true
 	switch {
-	case p.MaxAge < minMaxAge && !mentions(warnings, "max_age"):
+	case p.MaxAge < minMaxAge && p.Mode != mtasts.ModeNone && !mentions(warnings, "max_age"):
 		warnings = append(warnings, fmt.Sprintf("max_age %d is under a day: senders refetch constantly and forget the policy quickly; use at least %d", p.MaxAge, minMaxAge))
 	case p.MaxAge >= minMaxAge && p.MaxAge < minEnforceMaxAge && p.Mode == mtasts.ModeEnforce:
 		warnings = append(warnings, fmt.Sprintf("max_age %d is under a week for mode enforce: a short outage of the policy host lets the policy lapse; use at least %d", p.MaxAge, minEnforceMaxAge))

@@ -637,7 +637,7 @@ func TestCheck(t *testing.T) {
 			want: map[string]want{"smtp mail.example.com": {check.Fail, "x509: certificate is valid for other.example.com, not mail.example.com"}},
 		},
 		{
-			name: "MX certificate for the wrong name under testing warns",
+			name: "MX certificate for the wrong name under testing fails, saying senders still deliver",
 			world: func() *world {
 				w := goodWorld()
 				w.policy = serve(strings.Replace(goodBody, "enforce", "testing", 1), "text/plain")
@@ -645,7 +645,7 @@ func TestCheck(t *testing.T) {
 				return w
 			},
 			smtp: true,
-			want: map[string]want{"smtp mail.example.com": {check.Warn, "mode testing"}},
+			want: map[string]want{"smtp mail.example.com": {check.Fail, "under mode testing"}},
 		},
 		{
 			name: "MX with TLS 1.1 fails",

@@ -114,3 +114,20 @@ func FuzzJudgeTLSRPT(f *testing.F) {
 		}
 	})
 }
+
+func TestSelectRecordsSpacedBesideExact(t *testing.T) {
+	for _, tt := range []struct {
+		txts          []string
+		kept, ignored int
+	}{
+		{[]string{"v=STSv1; id=a", "v=STSv1 ; id=b"}, 1, 1},
+		{[]string{"v=STSv1 ; id=b"}, 1, 0},
+		{[]string{"v=STSv1; id=a", "v=STSv1;id=c"}, 2, 0},
+		{[]string{"v=STSv1 ; id=a", "v=STSv1\t; id=b"}, 2, 0},
+	} {
+		s := selectRecords(tt.txts, "v=STSv1")
+		if len(s.kept) != tt.kept || len(s.ignored) != tt.ignored {
+			t.Errorf("selectRecords(%q): kept %q, ignored %q; want %d and %d", tt.txts, s.kept, s.ignored, tt.kept, tt.ignored)
+		}
+	}
+}

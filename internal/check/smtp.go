@@ -16,20 +16,23 @@ import (
 const ehloName = "localhost"
 
 // checkSMTP connects to mx the way a sending MTA does (EHLO, STARTTLS,
-// certificate valid for the MX name). mode is the served policy's mode, ""
-// when no policy could be read: a broken MX is fatal only where senders
-// enforce, so testing and none downgrade failures to warnings.
+// certificate valid for the MX name). Any of these failing is a fail: under
+// enforce it is exactly what makes senders refuse mail, and under testing
+// it is what the policy is being tested for. mode ("" when no policy could
+// be read) only says in the reason what senders do about it now.
 func (c *Checker) checkSMTP(ctx context.Context, mx string, mode mtasts.Mode) Result {
 	name := "smtp " + mx
 	bad := func(format string, args ...any) Result {
 		reason := fmt.Sprintf(format, args...)
 		switch mode {
 		case mtasts.ModeTesting:
-			return Result{Check: name, Verdict: Warn, Reason: reason + " (mode testing: senders deliver anyway and report the failure)"}
+			reason += ": senders deliver anyway under mode testing and report it; under enforce they would refuse"
 		case mtasts.ModeNone:
-			return Result{Check: name, Verdict: Warn, Reason: reason + " (mode none: no MTA-STS effect)"}
+			reason += ": no MTA-STS effect under mode none, but STARTTLS-capable senders fall back to plain text"
+		default:
+			reason += ": senders enforcing MTA-STS refuse to deliver"
 		}
-		return Result{Check: name, Verdict: Fail, Reason: reason + ": senders enforcing MTA-STS refuse to deliver"}
+		return Result{Check: name, Verdict: Fail, Reason: reason}
 	}
 
 	addr := net.JoinHostPort(mx, strconv.Itoa(c.opts.SMTPPort))
