@@ -3,6 +3,7 @@ package mailcow
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -14,6 +15,9 @@ import (
 // value.
 type flag struct {
 	set, on bool
+	// other is a value that is none of those, e.g. the localised "Yes"
+	// some versions send beside active_int; another field may decide.
+	other string
 }
 
 // UnmarshalJSON accepts every form of flag mailcow has been seen to send.
@@ -42,18 +46,31 @@ func (f *flag) UnmarshalJSON(b []byte) error {
 		*f = flag{set: true, on: n != 0}
 		return nil
 	}
-	return fmt.Errorf("flag value %s is neither 0/1 nor true/false", clip(string(b), 40))
+	if !strings.HasPrefix(strings.TrimSpace(string(b)), `"`) {
+		return fmt.Errorf("flag value %s is neither 0/1 nor true/false", clip(string(b), 40))
+	}
+	*f = flag{other: clip(string(b), 40)}
+	return nil
 }
 
-// pick returns the first flag that was present, so "active" wins over
-// "active_int" when both are sent.
-func pick(flags ...flag) bool {
+// pick returns the first flag that was present and readable, so
+// "active_int" wins over a localised "active" when both are sent. A flag
+// that is nowhere readable is an error: guessing "off" would skip every
+// domain as inactive if mailcow renamed a field.
+func pick(field string, flags ...flag) (bool, error) {
+	var seen []string
 	for _, f := range flags {
 		if f.set {
-			return f.on
+			return f.on, nil
+		}
+		if f.other != "" {
+			seen = append(seen, f.other)
 		}
 	}
-	return false
+	if len(seen) > 0 {
+		return false, fmt.Errorf("%s is %s, neither 0/1 nor true/false", field, strings.Join(seen, " / "))
+	}
+	return false, fmt.Errorf("%s is missing", field)
 }
 
 // apiErrorMessage finds mailcow's error shape in an answer: an object
@@ -122,7 +139,12 @@ func formatMsg(raw json.RawMessage) string {
 // tells an item from such a keyed collection.
 func listItems(data []byte, isItem func(map[string]json.RawMessage) bool) ([]json.RawMessage, error) {
 	t := bytes.TrimSpace(data)
-	if len(t) == 0 || string(t) == "null" {
+	if len(t) == 0 {
+		// mailcow sends {} or [] when it has nothing: an empty body came
+		// from something in between, and must not read as "no domains".
+		return nil, errors.New("empty answer where mailcow always sends a JSON list or {}: check a proxy or PHP errors in front of the API")
+	}
+	if string(t) == "null" {
 		return nil, nil
 	}
 	switch t[0] {
@@ -234,12 +256,15 @@ func decodeDomains(data []byte) ([]Domain, error) {
 		if err != nil {
 			return nil, fmt.Errorf("domain %q: %w", *w.Name, err)
 		}
-		out = append(out, Domain{
-			Name:     name,
-			Active:   pick(w.Active, w.ActiveInt),
-			BackupMX: pick(w.BackupMX, w.BackupMXInt),
-			Tags:     append([]string(nil), w.Tags...),
-		})
+		active, err := pick("active", w.ActiveInt, w.Active)
+		if err != nil {
+			return nil, fmt.Errorf("domain %s: %w", name, err)
+		}
+		backupMX, err := pick("backupmx", w.BackupMXInt, w.BackupMX)
+		if err != nil {
+			return nil, fmt.Errorf("domain %s: %w", name, err)
+		}
+		out = append(out, Domain{Name: name, Active: active, BackupMX: backupMX, Tags: append([]string(nil), w.Tags...)})
 	}
 	return out, nil
 }
@@ -267,7 +292,11 @@ func decodeAliasDomains(data []byte) ([]AliasDomain, error) {
 		if err != nil {
 			return nil, fmt.Errorf("alias domain %s: target domain %q: %w", name, *w.Target, err)
 		}
-		out = append(out, AliasDomain{Name: name, Target: target, Active: pick(w.Active, w.ActiveInt)})
+		active, err := pick("active", w.ActiveInt, w.Active)
+		if err != nil {
+			return nil, fmt.Errorf("alias domain %s: %w", name, err)
+		}
+		out = append(out, AliasDomain{Name: name, Target: target, Active: active})
 	}
 	return out, nil
 }
