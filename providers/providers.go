@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/libdns/libdns"
@@ -160,6 +161,12 @@ type Provider struct {
 	kind       kind
 	timeout    time.Duration
 	meter      *meter
+
+	// zones caches the account's zone list for the run: discovery asks
+	// for it once per domain.
+	zonesMu sync.Mutex
+	zones   []string
+	listed  bool
 }
 
 const defaultCallTimeout = 2 * time.Minute
@@ -235,6 +242,11 @@ func (p *Provider) ListZones(ctx context.Context) (zones []string, ok bool, err 
 	if !ok {
 		return nil, false, nil
 	}
+	p.zonesMu.Lock()
+	defer p.zonesMu.Unlock()
+	if p.listed {
+		return p.zones, true, nil
+	}
 	var zs []libdns.Zone
 	err = p.guard(ctx, call{op: "list"}, "listing zones", "", func(ctx context.Context) error {
 		var err error
@@ -248,6 +260,7 @@ func (p *Provider) ListZones(ctx context.Context) (zones []string, ok bool, err 
 		zones = append(zones, strings.ToLower(strings.TrimSuffix(z.Name, ".")))
 	}
 	sort.Strings(zones)
+	p.zones, p.listed = zones, true
 	return zones, true, nil
 }
 

@@ -83,6 +83,10 @@ func (z *Zone) WriteRRset(ctx context.Context, w reconcile.RRsetWrite) error {
 		if err != nil {
 			return err
 		}
+		// Once the old record is gone, an interrupt must not stop the new
+		// one: the name would stay empty until the next run. The call
+		// timeout still bounds it.
+		ctx = context.WithoutCancel(ctx)
 	}
 	if len(want) == 0 {
 		return nil

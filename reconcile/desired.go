@@ -43,7 +43,8 @@ type Domain struct {
 	// PolicyID is the id of the policy this domain serves, for its
 	// _mta-sts TXT record (in the delegated layout only the primary's counts).
 	PolicyID string
-	// Withheld, when set, says why the _mta-sts TXT must not be created or
+	// Withheld, when set, says why the _mta-sts record (the id, or in the
+	// delegated layout the CNAME to the primary's) must not be created or
 	// changed yet (its policy cannot be fetched); the other records go ahead.
 	Withheld string
 }
@@ -75,11 +76,16 @@ func noTXT(string) bool { return false }
 // slots returns the names we own for d, in write order.
 func (s Spec) slots(d Domain) []slot {
 	ttl := s.TTL
-	out := []slot{{
-		name: fqdn(prefixPolicyHost + d.Name),
-		want: Record{Type: "CNAME", Value: fqdn(s.PolicyHost), TTL: ttl},
-		owns: noTXT,
-	}}
+	var out []slot
+	// Where mta-sts.D is the policy host itself (its own A/AAAA), it needs
+	// no CNAME: one to itself would break it for every domain.
+	if policyHost := fqdn(prefixPolicyHost + d.Name); policyHost != fqdn(s.PolicyHost) {
+		out = append(out, slot{
+			name: policyHost,
+			want: Record{Type: "CNAME", Value: fqdn(s.PolicyHost), TTL: ttl},
+			owns: noTXT,
+		})
+	}
 	delegated := s.Layout == Delegated && d.Name != s.Primary
 	if s.TLSRPT != "" {
 		sl := slot{name: fqdn(prefixTLSRPT + d.Name), owns: mtasts.IsTLSRPTRecord, delegation: prefixTLSRPT}
@@ -90,12 +96,13 @@ func (s Spec) slots(d Domain) []slot {
 		}
 		out = append(out, sl)
 	}
-	sts := slot{name: fqdn(prefixSTS + d.Name), owns: mtasts.IsSTSRecord, delegation: prefixSTS}
+	// The pointer to a policy, an id or a CNAME to the primary's id, waits
+	// while the domain's own policy host cannot serve it.
+	sts := slot{name: fqdn(prefixSTS + d.Name), owns: mtasts.IsSTSRecord, delegation: prefixSTS, withheld: d.Withheld}
 	if delegated {
 		sts.want = Record{Type: "CNAME", Value: fqdn(prefixSTS + s.Primary), TTL: ttl}
 	} else {
 		sts.want = Record{Type: "TXT", Value: mtasts.STSRecord{ID: d.PolicyID}.String(), TTL: ttl}
-		sts.withheld = d.Withheld
 	}
 	out = append(out, sts)
 	for i := range out {

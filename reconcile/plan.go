@@ -131,7 +131,7 @@ func (s Spec) diffCNAME(sl slot, cnames, owned, foreignTXT, others []Record) []C
 		if sl.delegation != "" && !s.allOurs(sl, cnames) {
 			return []Change{conflict(sl.name, cnames, fmt.Sprintf("points elsewhere; we need a CNAME to %s; left alone", want.Value))}
 		}
-		return []Change{{Name: sl.name, Type: "CNAME", Action: Update, Old: values(cnames), New: []string{want.Value}, Have: cnames, Want: []Record{want}}}
+		return sl.hold([]Change{{Name: sl.name, Type: "CNAME", Action: Update, Old: values(cnames), New: []string{want.Value}, Have: cnames, Want: []Record{want}}})
 	}
 	blockers := append(append([]Record(nil), foreignTXT...), others...)
 	if len(blockers) > 0 {
@@ -147,7 +147,20 @@ func (s Spec) diffCNAME(sl slot, cnames, owned, foreignTXT, others []Record) []C
 		out = append(out, Change{Name: sl.name, Type: "TXT", Action: Delete, Old: values(owned),
 			Reason: fmt.Sprintf("moves to %s (delegated layout)", want.Value), Have: owned})
 	}
-	return append(out, Change{Name: sl.name, Type: "CNAME", Action: Create, New: []string{want.Value}, Want: []Record{want}})
+	out = append(out, Change{Name: sl.name, Type: "CNAME", Action: Create, New: []string{want.Value}, Want: []Record{want}})
+	return sl.hold(out)
+}
+
+// hold marks every change of a withheld slot withheld: the old record stays
+// until the new one may go out, so the name never goes empty meanwhile.
+func (sl slot) hold(changes []Change) []Change {
+	if sl.withheld == "" {
+		return changes
+	}
+	for i := range changes {
+		changes[i].Action, changes[i].Reason = Withheld, sl.withheld
+	}
+	return changes
 }
 
 func (s Spec) diffTXT(sl slot, cnames, owned, foreignTXT []Record) []Change {
@@ -171,10 +184,7 @@ func (s Spec) diffTXT(sl slot, cnames, owned, foreignTXT []Record) []Change {
 	if len(owned) > 1 {
 		ch.Reason = fmt.Sprintf("%d records: senders ignore all of them; replacing them with one", len(owned))
 	}
-	if sl.withheld != "" {
-		ch.Action, ch.Reason = Withheld, sl.withheld
-	}
-	return append(out, ch)
+	return sl.hold(append(out, ch))
 }
 
 // allOurs reports whether every CNAME points where our delegated layout

@@ -136,6 +136,27 @@ func TestPlanZone(t *testing.T) {
 			},
 		},
 		{
+			name: "withheld id: our old delegated CNAME stays until the TXT may go out",
+			domain: Domain{Name: "example.org", Zone: "example.org", Provider: "p", PolicyID: id,
+				Withheld: "policy not served yet"},
+			live: []string{inSync[0], inSync[2], "_mta-sts.example.org. CNAME _mta-sts.example.com."},
+			want: []string{
+				"withheld _mta-sts.example.org. CNAME _mta-sts.example.com. -> ",
+				"withheld _mta-sts.example.org. TXT  -> " + stsTXT,
+			},
+		},
+		{
+			name:   "delegated and withheld: no CNAME to the primary's id yet",
+			layout: Delegated,
+			domain: Domain{Name: "example.org", Zone: "example.org", Provider: "p", PolicyID: id,
+				Withheld: "policy not served yet"},
+			live: []string{inSync[0], "_smtp._tls.example.org. CNAME _smtp._tls.example.com.", "_mta-sts.example.org. TXT v=STSv1; id=old"},
+			want: []string{
+				"withheld _mta-sts.example.org. TXT v=STSv1; id=old -> ",
+				"withheld _mta-sts.example.org. CNAME  -> _mta-sts.example.com.",
+			},
+		},
+		{
 			name:   "delegated: TXT moves to a CNAME at the primary",
 			layout: Delegated,
 			live:   inSync,
@@ -191,6 +212,20 @@ func TestPlanZone(t *testing.T) {
 				t.Errorf("in sync = %v, want %v", got, tt.inSync)
 			}
 		})
+	}
+}
+
+func TestPlanZonePolicyHostIsTheDomainsOwn(t *testing.T) {
+	s := spec(Direct)
+	s.PolicyHost = "mta-sts.example.org"
+	live := recs("mta-sts.example.org. A 192.0.2.80", inSync[1], inSync[2])
+	zp := PlanZone(s, "example.org", "p", []Domain{{Name: "example.org", PolicyID: id}}, live)
+	if len(zp.Changes) != 0 {
+		t.Errorf("planned %v; mta-sts.example.org is the policy host itself and needs no CNAME", short(zp.Changes))
+	}
+	other := PlanZone(s, "example.net", "p", []Domain{{Name: "example.net", PolicyID: id}}, nil)
+	if got := short(other.Changes)[0]; got != "create mta-sts.example.net. CNAME  -> mta-sts.example.org." {
+		t.Errorf("another domain's CNAME: %s", got)
 	}
 }
 

@@ -348,7 +348,14 @@ func cmdPolicy(c *cli.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	p := cfg.Policy.MTASTS()
+	eng, err := newEngine(c, e, cfg)
+	if err != nil {
+		return err
+	}
+	p, err := eng.Policy()
+	if err != nil {
+		return fail(err, exitError)
+	}
 	if !c.Bool("write") {
 		fmt.Fprintf(e.stdout, "# id: %s\n", p.ID())
 		_, err := e.stdout.Write(p.Render())

@@ -234,3 +234,23 @@ func TestMailcowPolicyFileCoverage(t *testing.T) {
 		t.Errorf("plan lacks the policy file:\n%s", r.stdout)
 	}
 }
+
+// TestPolicyCommandTakesMXFromMailcow: without policy_host and mx, the
+// policy names mailcow's host, exactly as plan and apply publish it.
+func TestPolicyCommandTakesMXFromMailcow(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("MAILCOW_API_KEY", mailcowKey)
+	cfg := filepath.Join(dir, "mtasts-sync.yaml")
+	body := "policy:\n  mode: enforce\n  max_age: 604800\nmailcow:\n  url: https://mail.example.com\n  api_key: ${MAILCOW_API_KEY}\n  conf: ./mailcow.conf\nprovider: files\nproviders:\n  files:\n    type: zonefile\n    directory: ./zones\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mailcow.conf"), []byte("MAILCOW_HOSTNAME=mx1.example.net\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := mtasts.Policy{Mode: mtasts.ModeEnforce, MaxAge: 604800, MX: []string{"mx1.example.net"}}
+	r := runCLI(t, nil, "policy", "--config", cfg)
+	if r.code != 0 || r.stdout != "# id: "+want.ID()+"\n"+string(want.Render()) {
+		t.Errorf("policy: exit %d\n%q\nwant the policy naming mx1.example.net\n%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -27,6 +27,9 @@ const (
 	oneDay       = 86400
 	oneWeek      = 604800
 	maxProviders = 1000
+	// mailcowMaxMaxAge is the largest max_age mailcow's MTA-STS settings
+	// take (365 days, below RFC 8461's one year of 31557600).
+	mailcowMaxMaxAge = 31536000
 )
 
 // config fills cfg from the top-level mapping; cross-key rules run after
@@ -142,9 +145,12 @@ func (p *parser) policy(f field, cfg *Config) {
 		p.errorf(f.key, f.path, "max_age is required; add max_age: <seconds>, e.g. 604800 (one week)")
 	} else if v, ok := p.integer(m, "a whole number of seconds"); ok {
 		maxAgeNode = m.val
-		if v < 1 || v > mtasts.MaxMaxAge {
+		switch {
+		case v < 1 || v > mtasts.MaxMaxAge:
 			p.errorf(m.val, m.path, "%d is out of range; use 1 to %d seconds (one year)", v, mtasts.MaxMaxAge)
-		} else {
+		case v > mailcowMaxMaxAge && cfg.Mailcow != nil && cfg.Mailcow.ManagePolicy:
+			p.errorf(m.val, m.path, "%d is more than mailcow accepts with manage_policy (%d, 365 days); use at most %d", v, mailcowMaxMaxAge, mailcowMaxMaxAge)
+		default:
 			pol.MaxAge = v
 		}
 	}
@@ -675,6 +681,9 @@ func (p *parser) crossCheck(root *yaml.Node, top map[string]field, cfg *Config, 
 			n = f.key
 		}
 		p.errorf(n, "", "mailcow.manage_policy: true and policy.file exclude each other: mailcow serves the policy itself; remove policy.file or set manage_policy: false")
+	}
+	if _, ok := top["policy"]; !ok && cfg.Mailcow != nil && cfg.Layout == LayoutDelegated {
+		p.errorf(layout.val, layout.path, "delegated needs one policy for every domain, but without policy: each mailcow domain serves its own; add policy: (with mailcow.manage_policy: true or policy.file), or use layout: direct")
 	}
 	if _, ok := top["policy"]; !ok && cfg.Mailcow != nil && cfg.Mailcow.ManagePolicy {
 		p.errorf(top["mailcow"].key, "mailcow", "manage_policy: true needs the policy to put in mailcow; add policy: with mode: and max_age:")

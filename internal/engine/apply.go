@@ -113,7 +113,7 @@ func (e *Engine) publish(ctx context.Context, run *Run, rep *Report) error {
 }
 
 // gateIDs fetches, the way a sender does, the policy of every domain whose
-// _mta-sts id the plans would create or change, and holds the id back
+// _mta-sts record the plans would create or change, and holds it back
 // where the policy cannot be fetched, or (compare) is not the one we
 // publish. Senders that see a new id fetch the policy at once; one they
 // cannot fetch leaves them with no policy or a stale one.
@@ -125,7 +125,9 @@ func (e *Engine) gateIDs(ctx context.Context, run *Run, plans []reconcile.ZonePl
 	var todo []gated
 	for i, zp := range plans {
 		for _, c := range zp.Changes {
-			if c.Type == "TXT" && strings.HasPrefix(c.Name, "_mta-sts.") && (c.Action == reconcile.Create || c.Action == reconcile.Update) {
+			// The id, or in the delegated layout the CNAME that makes the
+			// primary's id this domain's, both send senders to mta-sts.D.
+			if (c.Type == "TXT" || c.Type == "CNAME") && strings.HasPrefix(c.Name, "_mta-sts.") && (c.Action == reconcile.Create || c.Action == reconcile.Update) {
 				todo = append(todo, gated{run.zones[i].zone + " " + run.zones[i].provider, c.Domain})
 			}
 		}

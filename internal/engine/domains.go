@@ -39,7 +39,9 @@ type Target struct {
 
 // Inventory is every domain of the run.
 type Inventory struct {
-	Targets    []Target
+	Targets []Target
+	// All names every domain of the config and mailcow, --domain or not.
+	All        []string
 	Skipped    []reconcile.Skipped
 	Warnings   []string
 	PolicyHost string
@@ -87,6 +89,7 @@ func (e *Engine) Inventory(ctx context.Context) (Inventory, error) {
 		}
 	}
 	sort.Strings(order)
+	inv.All = order
 	targets, err := e.only(order, byName)
 	if err != nil {
 		return inv, err
@@ -153,15 +156,48 @@ func (e *Engine) policyHost(conf *mailcow.Conf) (string, error) {
 	return "", errors.New("policy_host is not set and cannot be taken from mailcow: set policy_host")
 }
 
+// configPolicy is the config's policy, its mx defaulting to the policy host.
+func (e *Engine) configPolicy(policyHost string) mtasts.Policy {
+	p := e.cfg.Policy.MTASTS()
+	if len(p.MX) == 0 {
+		p.MX = []string{policyHost}
+	}
+	return p
+}
+
+// Policy is the one policy the config publishes, as plan and apply
+// render it; it reads mailcow.conf for the policy host where needed, and
+// sends nothing anywhere. With mailcow serving each domain's own policy
+// there is no one policy: that is an error saying where to look.
+func (e *Engine) Policy() (mtasts.Policy, error) {
+	if e.cfg.PolicySource() == config.PolicyMailcowServed {
+		return mtasts.Policy{}, errors.New("the config has no policy: section, so each domain publishes what mailcow serves for it; `mtasts-sync domains` lists each one's id")
+	}
+	var conf *mailcow.Conf
+	if e.cfg.Mailcow != nil && e.cfg.Mailcow.Conf != "" {
+		c, err := mailcow.LoadConf(e.cfg.Mailcow.Conf)
+		if err != nil {
+			return mtasts.Policy{}, fmt.Errorf("mailcow.conf: %w", err)
+		}
+		conf = &c
+	}
+	host, err := e.policyHost(conf)
+	if err != nil {
+		return mtasts.Policy{}, err
+	}
+	p := e.configPolicy(host)
+	if err := p.Validate(); err != nil {
+		return mtasts.Policy{}, fmt.Errorf("%s: policy: %w", e.cfg.Path, err)
+	}
+	return p, nil
+}
+
 // policies sets the policy each target serves. With mailcow serving the
 // policy, it is read from mailcow the way senders will see it; a domain
 // that serves none has MTA-STS off in mailcow and is skipped.
 func (e *Engine) policies(ctx context.Context, policyHost string, targets []*Target, inv *Inventory) {
 	if e.cfg.PolicySource() != config.PolicyMailcowServed {
-		p := e.cfg.Policy.MTASTS()
-		if len(p.MX) == 0 {
-			p.MX = []string{policyHost}
-		}
+		p := e.configPolicy(policyHost)
 		for _, t := range targets {
 			t.Policy, t.PolicyID = p, p.ID()
 		}

@@ -167,8 +167,10 @@ func (e *Engine) spec(inv Inventory) reconcile.Spec {
 	if e.cfg.TLSRPT != nil {
 		s.TLSRPT = mtasts.TLSRPTRecord{RUA: e.cfg.TLSRPT.RUA}.String()
 	}
-	for _, t := range inv.Targets {
-		s.Managed[t.Domain] = true
+	// All of them, not only --domain's: whether a CNAME is ours must not
+	// depend on which domains this run looks at.
+	for _, d := range inv.All {
+		s.Managed[d] = true
 	}
 	return s
 }
@@ -181,10 +183,7 @@ func (e *Engine) policySteps(ctx context.Context, inv Inventory, run *Run) error
 		if e.cfg.Policy.File == "" {
 			return nil
 		}
-		p := e.cfg.Policy.MTASTS()
-		if len(p.MX) == 0 {
-			p.MX = []string{inv.PolicyHost}
-		}
+		p := e.configPolicy(inv.PolicyHost)
 		step, changed, err := policyFileStep(e.cfg.Policy.File, p)
 		if err != nil {
 			return err
