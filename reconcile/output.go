@@ -86,8 +86,17 @@ func (p Plan) Pending() bool {
 
 // Sort puts zones in name order, so the same inputs give the same plan.
 func (p *Plan) Sort() {
-	sort.Slice(p.Zones, func(i, j int) bool { return p.Zones[i].Zone < p.Zones[j].Zone })
-	sort.Slice(p.Skipped, func(i, j int) bool { return p.Skipped[i].Domain < p.Skipped[j].Domain })
+	sort.SliceStable(p.Zones, func(i, j int) bool {
+		a, b := p.Zones[i], p.Zones[j]
+		if a.Zone != b.Zone {
+			return a.Zone < b.Zone
+		}
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		return strings.Join(a.Domains, ",") < strings.Join(b.Domains, ",")
+	})
+	sort.SliceStable(p.Skipped, func(i, j int) bool { return p.Skipped[i].Domain < p.Skipped[j].Domain })
 }
 
 // Style says how text output looks.
@@ -132,7 +141,8 @@ func (p Plan) WriteText(w io.Writer, st Style) error {
 			confirmed = append(confirmed, z.Zone)
 		}
 		if z.Err != nil {
-			fmt.Fprintf(&b, "zone %s (provider %s)\n  error: %v\n", z.Zone, z.Provider, z.Err)
+			head := fmt.Sprintf("zone %s (provider %s)", z.Zone, z.Provider)
+			fmt.Fprintf(&b, "%s\n  error: %s\n", head, strings.TrimPrefix(z.Err.Error(), head+": "))
 			continue
 		}
 		if len(z.Changes) == 0 {

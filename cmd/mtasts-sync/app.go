@@ -1,14 +1,17 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -192,6 +195,9 @@ func writePlan(c *cli.Context, e env, p reconcile.Plan) error {
 }
 
 func cmdPlan(c *cli.Context, e env) error {
+	if err := checkOutput(c); err != nil {
+		return err
+	}
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return err
@@ -228,6 +234,9 @@ func cmdApply(c *cli.Context, e env) error {
 		return err
 	}
 	unlock, err := lock(c.Context, lockPath(cfg.Path), c.Duration("lock-wait"))
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		unlock, err = lock(c.Context, fallbackLockPath(cfg.Path), c.Duration("lock-wait"))
+	}
 	if err != nil {
 		return fail(err, exitError)
 	}
@@ -448,9 +457,27 @@ func cmdDomains(c *cli.Context, e env) error {
 	return nil
 }
 
-// lockPath is the lock file beside the config, so two runs on one config
-// never overlap while runs on different configs do not block each other.
+// lockPath is the lock file beside the config (its real path, so a
+// symlink to it takes the same lock): two runs on one config never
+// overlap while runs on different configs do not block each other.
 func lockPath(configPath string) string {
+	if real, err := filepath.EvalSymlinks(configPath); err == nil {
+		configPath = real
+	}
 	dir, file := filepath.Split(configPath)
 	return filepath.Join(dir, "."+file+".lock")
+}
+
+// fallbackLockPath is where the lock goes when the config's directory is
+// not writable (e.g. /etc for a cron user): a name in the temporary
+// directory derived from the config's real path.
+func fallbackLockPath(configPath string) string {
+	abs, err := filepath.Abs(configPath)
+	if err == nil {
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
+		}
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(os.TempDir(), fmt.Sprintf("mtasts-sync-%x.lock", sum[:8]))
 }
