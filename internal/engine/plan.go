@@ -103,6 +103,9 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	return run, nil
 }
 
+// wildcardProbe prefixes a name under each domain that no one creates.
+const wildcardProbe = "mtasts-sync-wildcard-probe."
+
 // confirmByDNS asks the zone's authoritative servers for our names and
 // returns an empty plan, with no API call, when their answers already
 // hold exactly the desired records. Any doubt (no answer, a server that
@@ -113,10 +116,16 @@ func (e *Engine) confirmByDNS(ctx context.Context, spec reconcile.Spec, zs *zone
 		return reconcile.ZonePlan{}, false
 	}
 	var names []string
+	probes := map[string]bool{}
 	for _, d := range zs.domains {
 		for _, r := range spec.Desired(d) {
 			names = append(names, r.Name)
 		}
+		// A wildcard would answer for our names although the zone holds
+		// none of them: a name nobody creates must come back empty.
+		probe := wildcardProbe + d.Name + "."
+		probes[probe] = true
+		names = append(names, probe)
 	}
 	select {
 	case e.dnsSlots <- struct{}{}:
@@ -128,6 +137,12 @@ func (e *Engine) confirmByDNS(ctx context.Context, spec reconcile.Spec, zs *zone
 	if err != nil {
 		e.opts.Log.Debug("DNS shortcut not taken", "zone", zs.zone, "reason", err)
 		return reconcile.ZonePlan{}, false
+	}
+	for _, r := range recs {
+		if probes[r.Name] {
+			e.opts.Log.Debug("DNS shortcut not taken", "zone", zs.zone, "reason", "a wildcard answers for "+r.Name)
+			return reconcile.ZonePlan{}, false
+		}
 	}
 	zp := reconcile.PlanZone(spec, zs.zone, zs.provider, zs.domains, recs)
 	if len(zp.Changes) > 0 {
