@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mtasts-sync/mtasts-sync/internal/mailcow"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
 
@@ -28,7 +29,8 @@ type Report struct {
 // policy senders cannot fetch.
 func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 	var rep Report
-	if err := e.publish(ctx, run, &rep); err != nil {
+	held, mailcowErrs, err := e.publish(ctx, run, &rep)
+	if err != nil {
 		rep.Err = fmt.Errorf("%w (no DNS record was changed, so no id points at a policy that is not served)", err)
 		return rep
 	}
@@ -45,14 +47,14 @@ func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 				plans[i] = zp
 			}
 		}
-		e.gateIDs(ctx, run, plans, true)
+		e.gateIDs(ctx, run, plans, true, held)
 		for i, zp := range run.Plan.Zones {
 			if j, ok := idx[zp.Zone+" "+zp.Provider]; ok {
 				run.Plan.Zones[i] = plans[j]
 			}
 		}
 	}
-	var errs []error
+	errs := mailcowErrs
 	var todo []reconcile.ZonePlan
 	for _, zp := range run.Plan.Zones {
 		switch {
@@ -85,31 +87,43 @@ func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 	return rep
 }
 
-// publish writes the policy where senders fetch it.
-func (e *Engine) publish(ctx context.Context, run *Run, rep *Report) error {
+// publish writes the policy where senders fetch it. The policy file is one
+// for every domain: if it cannot be written, nothing else may change
+// (err). A mailcow entry is per domain: one that cannot be written holds
+// back that domain's id, and its alias domains', while the others go on.
+func (e *Engine) publish(ctx context.Context, run *Run, rep *Report) (held map[string]string, errs []error, err error) {
 	if run.policyFile != nil {
 		if err := WriteFileAtomic(e.cfg.Policy.File, run.policyFile.Render()); err != nil {
-			return fmt.Errorf("writing the policy file: %w", err)
+			return nil, nil, fmt.Errorf("writing the policy file: %w", err)
 		}
 		rep.PolicyFile = e.cfg.Policy.File
 		e.opts.Log.Info("policy file written", "file", e.cfg.Policy.File, "id", run.policyFile.ID())
 	}
-	var errs []error
+	held = map[string]string{}
 	for _, s := range run.mailcowSTS {
 		var err error
 		if s.add {
 			err = e.mailcow.AddSTS(ctx, s.sts)
-		} else {
+		}
+		// An inactive entry serves nothing, like no entry at all: adding it
+		// finds it there, and editing it (active again) is what was meant.
+		if !s.add || errors.Is(err, mailcow.ErrSTSExists) {
 			err = e.mailcow.EditSTS(ctx, s.sts)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("mailcow policy of %s: %w", s.sts.Domain, err))
+			held[s.sts.Domain] = fmt.Sprintf("mailcow's policy of %s could not be written, so its id waits: %v", s.sts.Domain, err)
 			continue
 		}
 		rep.MailcowPolicies = append(rep.MailcowPolicies, s.sts.Domain)
 		e.opts.Log.Info("mailcow policy written", "domain", s.sts.Domain)
 	}
-	return errors.Join(errs...)
+	for alias, target := range run.aliasOf {
+		if reason, ok := held[target]; ok {
+			held[alias] = reason
+		}
+	}
+	return held, errs, nil
 }
 
 // gateIDs fetches, the way a sender does, the policy of every domain whose
@@ -117,8 +131,8 @@ func (e *Engine) publish(ctx context.Context, run *Run, rep *Report) error {
 // where the policy cannot be fetched, or (compare) is not the one we
 // publish. Senders that see a new id fetch the policy at once; one they
 // cannot fetch leaves them with no policy or a stale one.
-func (e *Engine) gateIDs(ctx context.Context, run *Run, plans []reconcile.ZonePlan, compare bool) {
-	if e.gate == nil {
+func (e *Engine) gateIDs(ctx context.Context, run *Run, plans []reconcile.ZonePlan, compare bool, held map[string]string) {
+	if e.gate == nil && len(held) == 0 {
 		return
 	}
 	type gated struct{ zone, domain string }
@@ -135,6 +149,13 @@ func (e *Engine) gateIDs(ctx context.Context, run *Run, plans []reconcile.ZonePl
 	reasons := make([]string, len(todo))
 	e.each(len(todo), func(i int) {
 		d := todo[i].domain
+		if r, ok := held[d]; ok {
+			reasons[i] = r
+			return
+		}
+		if e.gate == nil {
+			return
+		}
 		f, err := e.gate.FetchPolicy(ctx, d)
 		switch {
 		case err != nil:

@@ -27,6 +27,9 @@ type Run struct {
 	mailcowSTS []stsStep
 	// expected is the policy each domain must serve before its id goes out.
 	expected map[string]mtasts.Policy
+	// aliasOf maps each mailcow alias domain to its target, whose policy
+	// mailcow serves for it.
+	aliasOf map[string]string
 }
 
 type zoneState struct {
@@ -49,7 +52,7 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &Run{expected: map[string]mtasts.Policy{}}
+	run := &Run{expected: map[string]mtasts.Policy{}, aliasOf: map[string]string{}}
 	run.Plan.Skipped = inv.Skipped
 	run.Plan.Warnings = append(append(run.Plan.Warnings, e.cfg.Warnings...), inv.Warnings...)
 	if err := e.policySteps(ctx, inv, run); err != nil {
@@ -64,6 +67,9 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 			continue
 		}
 		run.expected[t.Domain] = t.Policy
+		if t.AliasOf != "" {
+			run.aliasOf[t.Domain] = t.AliasOf
+		}
 		k := [2]string{t.Zone, t.Provider}
 		if groups[k] == nil {
 			groups[k] = &zoneState{zone: t.Zone, provider: t.Provider}
@@ -97,7 +103,7 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	})
 	// Until the new policy is published, what is served is the old one:
 	// the gate can only ask whether it is served at all.
-	e.gateIDs(ctx, run, plans, !run.stepsPending())
+	e.gateIDs(ctx, run, plans, !run.stepsPending(), nil)
 	run.Plan.Zones = append(run.Plan.Zones, plans...)
 	run.Plan.Sort()
 	return run, nil

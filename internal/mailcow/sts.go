@@ -16,6 +16,10 @@ import (
 // is inactive or incomplete, or the Host is not mta-sts.<something>.
 var ErrNoPolicy = errors.New("mailcow serves no MTA-STS policy for this domain")
 
+// ErrSTSExists is returned by AddSTS when the domain already has an entry
+// (an inactive one serves nothing, so it cannot be told from none).
+var ErrSTSExists = errors.New("the domain already has an MTA-STS entry")
+
 // maxPolicyBody is RFC 8461 §3.3's suggested limit for a policy file.
 const maxPolicyBody = 64 << 10
 
@@ -114,7 +118,7 @@ func (c *Client) AddSTS(ctx context.Context, s STS) error {
 	}{domain, a}
 	if _, err := c.call(ctx, "POST", "/api/v1/add/mta-sts", nil, body); err != nil {
 		if strings.Contains(err.Error(), "Duplicate entry") {
-			return fmt.Errorf("%w (domain %s already has an MTA-STS entry: edit it instead)", err, domain)
+			return fmt.Errorf("%w: %w (domain %s: edit it instead)", ErrSTSExists, err, domain)
 		}
 		return fmt.Errorf("%w (adding the MTA-STS entry of %s; needs mailcow 2025-09 or later and a read-write API key)", err, domain)
 	}

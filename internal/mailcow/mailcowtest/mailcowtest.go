@@ -173,6 +173,13 @@ func (s *Server) SetSTS(e mailcow.STS) {
 	s.sts[e.Domain] = entry{version: "stsv1", mode: e.Mode, mx: append([]string(nil), e.MX...), maxAge: e.MaxAge, active: e.Active}
 }
 
+// RemoveSTS deletes a domain's MTA-STS entry, as an admin might in the UI.
+func (s *Server) RemoveSTS(domain string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sts, domain)
+}
+
 // STS returns the stored MTA-STS entries by domain.
 func (s *Server) STS() map[string]mailcow.STS {
 	s.mu.Lock()
