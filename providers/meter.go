@@ -66,10 +66,15 @@ type meter struct {
 	limiter *rate.Limiter // nil: unlimited
 	slots   chan struct{}
 
-	mu         sync.Mutex
-	pauseUntil time.Time
-	stats      Stats
+	mu           sync.Mutex
+	pauseUntil   time.Time
+	lastThrottle time.Time
+	stats        Stats
 }
+
+// recovery is how long an account must go without a throttling answer
+// before its rate returns to the configured one.
+const recovery = time.Minute
 
 // Stats is one provider account's API use during a run.
 type Stats struct {
@@ -122,6 +127,9 @@ func (m *meter) wait(ctx context.Context, n int) error {
 	}()
 	m.mu.Lock()
 	pause := time.Until(m.pauseUntil)
+	if m.limiter != nil && m.limiter.Limit() < rate.Limit(m.limits.Rate) && time.Since(m.lastThrottle) > recovery {
+		m.limiter.SetLimit(rate.Limit(m.limits.Rate))
+	}
 	m.mu.Unlock()
 	if pause > 0 {
 		if err := sleep(ctx, pause); err != nil {
@@ -155,11 +163,13 @@ func (m *meter) retried() {
 
 // throttled slows the account down after the service said "too many
 // requests": every request waits out the pause, and the rate drops by a
-// fifth, so the run goes on slower instead of failing.
+// fifth, so the run goes on slower instead of failing; a minute without
+// another throttle brings the configured rate back.
 func (m *meter) throttled(pause time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stats.Throttled++
+	m.lastThrottle = time.Now()
 	if until := time.Now().Add(pause); until.After(m.pauseUntil) {
 		m.pauseUntil = until
 	}
