@@ -764,3 +764,26 @@ func TestParseAliases(t *testing.T) {
 		t.Errorf("aliased provider = %+v", got)
 	}
 }
+
+// TestSecretPiecesNeverInErrors: a secret put under the wrong key must not
+// show through an error that quotes only part of it (a label, a port).
+func TestSecretPiecesNeverInErrors(t *testing.T) {
+	env := map[string]string{"TOK": "sec.ret-", "PORT": "notaport99"}
+	for _, body := range []string{
+		"policy:\n  mode: testing\n  max_age: 604800\n  mx: [\"x.${TOK}.example.com\"]\npolicy_host: mail.example.com\ndomains: [example.com]\nprovider: files\nproviders:\n  files:\n    type: zonefile\n    directory: ./z\n",
+		"mailcow:\n  url: https://mail.example.com:${PORT}\n  api_key: k\nprovider: files\nproviders:\n  files:\n    type: zonefile\n    directory: ./z\n",
+	} {
+		_, err := Parse([]byte(body), cfgPath, opts(env, nil))
+		if err == nil {
+			t.Fatalf("no error for:\n%s", body)
+		}
+		for _, piece := range []string{"ret-", "sec.ret", "notaport"} {
+			if strings.Contains(err.Error(), piece) {
+				t.Errorf("error shows %q of a variable's value: %v", piece, err)
+			}
+		}
+		if !strings.Contains(err.Error(), "${") {
+			t.Errorf("error does not name the variable: %v", err)
+		}
+	}
+}

@@ -67,6 +67,14 @@ func (p *parser) scrub(n *yaml.Node, msg string) string {
 	if len(n.Value) >= 8 {
 		msg = strings.ReplaceAll(msg, n.Value, placeholder)
 	}
+	// A message may still quote a piece of the value (a label, a port):
+	// then it says only that the value does not fit.
+	const piece = 4
+	for i := 0; i+piece <= len(n.Value); i++ {
+		if strings.Contains(msg, n.Value[i:i+piece]) {
+			return placeholder + " is not valid here; check the variable (the details are left out, as it may hold a secret)"
+		}
+	}
 	return msg
 }
 
