@@ -119,6 +119,23 @@ func buildVersion() string {
 	return "devel"
 }
 
+// prepare loads the config and builds the engine: all a command needs
+// before it sends anything anywhere.
+func prepare(c *cli.Context, e env) (*config.Config, *engine.Engine, error) {
+	if err := checkOutput(c); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := newEngine(c, e, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, eng, nil
+}
+
 // loadConfig reads and validates the config; nothing is sent anywhere yet.
 func loadConfig(c *cli.Context) (*config.Config, error) {
 	cfg, err := config.Load(c.String("config"), engine.ConfigOptions())
@@ -195,14 +212,7 @@ func writePlan(c *cli.Context, e env, p reconcile.Plan) error {
 }
 
 func cmdPlan(c *cli.Context, e env) error {
-	if err := checkOutput(c); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(c)
-	if err != nil {
-		return err
-	}
-	eng, err := newEngine(c, e, cfg)
+	_, eng, err := prepare(c, e)
 	if err != nil {
 		return err
 	}
@@ -226,10 +236,7 @@ func cmdPlan(c *cli.Context, e env) error {
 }
 
 func cmdApply(c *cli.Context, e env) error {
-	if err := checkOutput(c); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(c)
+	cfg, eng, err := prepare(c, e)
 	if err != nil {
 		return err
 	}
@@ -241,10 +248,6 @@ func cmdApply(c *cli.Context, e env) error {
 		return fail(err, exitError)
 	}
 	defer unlock()
-	eng, err := newEngine(c, e, cfg)
-	if err != nil {
-		return err
-	}
 	start := time.Now()
 	run, err := eng.Plan(c.Context)
 	if err != nil {
@@ -353,11 +356,7 @@ func orEmpty(c []reconcile.Change) []reconcile.Change {
 }
 
 func cmdPolicy(c *cli.Context, e env) error {
-	cfg, err := loadConfig(c)
-	if err != nil {
-		return err
-	}
-	eng, err := newEngine(c, e, cfg)
+	cfg, eng, err := prepare(c, e)
 	if err != nil {
 		return err
 	}
@@ -381,14 +380,7 @@ func cmdPolicy(c *cli.Context, e env) error {
 }
 
 func cmdDomains(c *cli.Context, e env) error {
-	if err := checkOutput(c); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(c)
-	if err != nil {
-		return err
-	}
-	eng, err := newEngine(c, e, cfg)
+	_, eng, err := prepare(c, e)
 	if err != nil {
 		return err
 	}

@@ -119,11 +119,7 @@ func checkTargets(c *cli.Context, e env) ([]checkTarget, error) {
 		}
 		return out, nil
 	}
-	cfg, err := loadConfig(c)
-	if err != nil {
-		return nil, err
-	}
-	eng, err := newEngine(c, e, cfg)
+	_, eng, err := prepare(c, e)
 	if err != nil {
 		return nil, err
 	}
