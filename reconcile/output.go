@@ -203,7 +203,11 @@ func changeText(c Change) string {
 	case Delete, Conflict:
 		s = list(c.Old, c.Type)
 	case Withheld:
-		s = list(c.New, c.Type) + " withheld"
+		if len(c.New) > 0 {
+			s = list(c.New, c.Type) + " withheld"
+		} else {
+			s = list(c.Old, c.Type) + " kept for now"
+		}
 	}
 	if c.Reason != "" {
 		s += "  " + c.Reason
