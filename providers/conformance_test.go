@@ -413,8 +413,8 @@ func scenarioForeign(t *testing.T, pc providerCase) {
 	nothingPending(t, rerun)
 }
 
-// Scenario 5: an A record where our CNAME goes is a conflict, left alone;
-// the other domains are done.
+// Scenario 5: an A record where our CNAME goes is a conflict, left alone,
+// and holds that domain's id back; the other domains are done.
 func scenarioConflict(t *testing.T, pc providerCase) {
 	seeds := baseForeign()
 	seeds[1].records = append(seeds[1].records, "mta-sts.example.org. 3600 IN A 192.0.2.1")
@@ -443,7 +443,11 @@ func scenarioConflict(t *testing.T, pc providerCase) {
 	}
 	after := dumps(t, tg)
 	sameZone(t, zoneCom, after[zoneCom], union(before[zoneCom], ours(t, zoneCom, id)))
-	blocked := canonical(t, []string{"mta-sts.example.org. 3600 IN CNAME " + policyHost + "."})
+	// Policy before pointer: the blocked policy host's id waits with it.
+	blocked := canonical(t, []string{
+		"mta-sts.example.org. 3600 IN CNAME " + policyHost + ".",
+		`_mta-sts.example.org. 3600 IN TXT "v=STSv1; id=` + id + `"`,
+	})
 	sameZone(t, zoneOrg, after[zoneOrg], union(before[zoneOrg], minus(ours(t, zoneOrg, id), blocked)))
 }
 

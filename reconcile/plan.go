@@ -84,8 +84,18 @@ func PlanZone(spec Spec, zone, provider string, domains []Domain, live []Record)
 	for _, d := range sorted {
 		zp.Domains = append(zp.Domains, d.Name)
 		var changes []Change
+		hostBlocked := false
 		for _, sl := range spec.slots(d) {
-			changes = append(changes, spec.diffSlot(sl, byName[sl.name])...)
+			// Policy before pointer: while the policy host's name holds
+			// records we do not own, the pointer to the policy waits too.
+			if hostBlocked && strings.HasPrefix(sl.name, prefixSTS) && sl.withheld == "" {
+				sl.withheld = fmt.Sprintf("%s%s is not ours yet (see the conflict): the pointer to the policy waits for the policy host", prefixPolicyHost, d.Name)
+			}
+			cs := spec.diffSlot(sl, byName[sl.name])
+			if strings.HasPrefix(sl.name, prefixPolicyHost) && hasConflict(cs) {
+				hostBlocked = true
+			}
+			changes = append(changes, cs...)
 		}
 		if len(changes) == 0 {
 			zp.InSync = append(zp.InSync, d.Name)
@@ -96,6 +106,15 @@ func PlanZone(spec Spec, zone, provider string, domains []Domain, live []Record)
 		zp.Changes = append(zp.Changes, changes...)
 	}
 	return zp
+}
+
+func hasConflict(cs []Change) bool {
+	for _, c := range cs {
+		if c.Action == Conflict {
+			return true
+		}
+	}
+	return false
 }
 
 // dnssecTypes are maintained by the signer, never by hand: they sit beside

@@ -107,6 +107,14 @@ func TestPlanZone(t *testing.T) {
 			want: []string{"conflict mta-sts.example.org. A 192.0.2.7 -> "},
 		},
 		{
+			name: "policy before pointer: no id while the policy host's name is not ours",
+			live: []string{"mta-sts.example.org. A 192.0.2.7", inSync[2]},
+			want: []string{
+				"conflict mta-sts.example.org. A 192.0.2.7 -> ",
+				"withheld _mta-sts.example.org. TXT  -> " + stsTXT,
+			},
+		},
+		{
 			name: "a CNAME to the wrong policy host is ours to fix",
 			live: []string{"mta-sts.example.org. CNAME old.example.com.", inSync[1], inSync[2]},
 			want: []string{"update mta-sts.example.org. CNAME old.example.com. -> mail.example.com."},
