@@ -41,6 +41,16 @@ func Unescape(s string) string {
 	return b.String()
 }
 
+// Present renders character-strings in presentation form: each quoted and
+// escaped, separated by a space, as miekg/dns and dnspython print them.
+func Present(strs []string) string {
+	parts := make([]string, len(strs))
+	for i, s := range strs {
+		parts[i] = `"` + Escape(s) + `"`
+	}
+	return strings.Join(parts, " ")
+}
+
 // Unpresent turns a whole TXT value in presentation form into its text:
 // outer quotes dropped, character-strings (`"a" "b"`, or `a" "b` once a
 // client stripped the outer pair) joined without a separator, escapes

@@ -19,6 +19,13 @@ func TestUnescape(t *testing.T) {
 	}
 }
 
+func TestPresent(t *testing.T) {
+	got := Present([]string{`say "hi"`, "café", ""})
+	if want := `"say \"hi\"" "caf\195\169" ""`; got != want {
+		t.Errorf("Present = %s, want %s", got, want)
+	}
+}
+
 func TestUnpresent(t *testing.T) {
 	for in, want := range map[string]string{
 		`v=STSv1; id=abc`:       "v=STSv1; id=abc",

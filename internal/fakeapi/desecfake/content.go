@@ -2,6 +2,7 @@ package desecfake
 
 import (
 	"fmt"
+	"github.com/mtasts-sync/mtasts-sync/internal/dnstext"
 	"strconv"
 	"strings"
 
@@ -26,7 +27,7 @@ func canonicalTXT(content string) (string, error) {
 		}
 		parts = append(parts, s)
 	}
-	return renderTXT(parts), nil
+	return dnstext.Present(parts), nil
 }
 
 // parseQuoted splits TXT content into its quoted strings, decoding escapes.
@@ -85,30 +86,6 @@ func parseQuoted(v string) ([]string, error) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// renderTXT is dnspython's presentation of character-strings.
-func renderTXT(strs []string) string {
-	parts := make([]string, len(strs))
-	for i, s := range strs {
-		var b strings.Builder
-		b.WriteByte('"')
-		for j := 0; j < len(s); j++ {
-			c := s[j]
-			switch {
-			case c < 32 || c >= 127:
-				fmt.Fprintf(&b, "\\%03d", c)
-			case c == '"' || c == '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
-			default:
-				b.WriteByte(c)
-			}
-		}
-		b.WriteByte('"')
-		parts[i] = b.String()
-	}
-	return strings.Join(parts, " ")
-}
 
 // nameTargetTypes end in a domain name that deSEC wants fully qualified.
 var nameTargetTypes = map[string]bool{"CNAME": true, "DNAME": true, "NS": true, "MX": true, "SRV": true, "PTR": true}

@@ -134,7 +134,7 @@ func (s *Server) Seed(zoneName string, rrs ...string) error {
 			for i, x := range t.Txt {
 				strs[i] = dnstext.Unescape(x)
 			}
-			content = renderTXT(strs)
+			content = dnstext.Present(strs)
 		} else {
 			content = strings.TrimPrefix(rr.String(), h.String())
 		}

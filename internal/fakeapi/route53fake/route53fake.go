@@ -237,7 +237,7 @@ func (s *Server) Dump(zoneName string) []string {
 			if k.typ == "TXT" || k.typ == "SPF" {
 				strs, err := parseTXT(v)
 				if err == nil {
-					data = miekgTXT(strs)
+					data = dnstext.Present(strs)
 				}
 			}
 			line := fmt.Sprintf("%s\t%d\tIN\t%s\t%s", k.name, set.ttl, k.typ, data)

@@ -194,31 +194,6 @@ func renderTXT(strs []string) string {
 	return strings.Join(parts, " ")
 }
 
-// miekgTXT renders character-strings in RFC 1035 presentation form (decimal
-// escapes), which miekg/dns parses.
-func miekgTXT(strs []string) string {
-	parts := make([]string, len(strs))
-	for i, s := range strs {
-		var b strings.Builder
-		b.WriteByte('"')
-		for j := 0; j < len(s); j++ {
-			c := s[j]
-			switch {
-			case c < 32 || c >= 127:
-				fmt.Fprintf(&b, "\\%03d", c)
-			case c == '"' || c == '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
-			default:
-				b.WriteByte(c)
-			}
-		}
-		b.WriteByte('"')
-		parts[i] = b.String()
-	}
-	return strings.Join(parts, " ")
-}
-
 // canonicalName lowercases name, decodes Route53's octal escapes and adds
 // the trailing dot: the form the fake keys records by.
 func canonicalName(name string) string {
