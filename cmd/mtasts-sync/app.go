@@ -95,7 +95,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "mtasts-sync.yaml", EnvVars: []string{"MTASTS_SYNC_CONFIG"}, Usage: "config `FILE`"},
 		&cli.BoolFlag{Name: "no-color", Usage: "never colour the output (also: NO_COLOR)"},
 		&cli.StringFlag{Name: "resolver", Usage: "DNS server `HOST:PORT` to ask (default: the system's)"},
-		&cli.IntFlag{Name: "concurrency", Usage: "zones of one provider account read or written at once (default: per provider type)"},
+		&cli.IntFlag{Name: "concurrency", Usage: "zones of one provider account read or written at once", DefaultText: "per provider type"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"},
 		&cli.StringFlag{Name: "ca-file", Usage: "also trust the CA certificates in `FILE` (PEM) when fetching policies"},
 	}

@@ -200,3 +200,36 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("example.net verdicts %v; want mx-coverage and tlsrpt-record to fail", verdicts)
 	}
 }
+
+// TestCheckStrict: warnings alone exit 0, and 1 with --strict.
+func TestCheckStrict(t *testing.T) {
+	enforce := mtasts.Policy{Mode: mtasts.ModeEnforce, MaxAge: 604800, MX: []string{"mail.example.com"}}
+	web := startPolicyWeb(t, "example.org")
+	web.serve("example.org", enforce.Render())
+	dnsSrv := checktest.StartDNS(t, checktest.DNSConfig{Records: []string{
+		"example.org. 300 IN MX 10 mail.example.com.",
+		// Allowed by the ABNF, discarded by the prose prefix test: a warning.
+		`_mta-sts.example.org. 300 IN TXT "v=STSv1 ; id=` + enforce.ID() + `"`,
+		`_smtp._tls.example.org. 300 IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@example.com"`,
+	}})
+	d := web.dialer("example.org")
+	args := []string{"check", "--resolver", dnsSrv.Addr, "--ca-file", web.caFile, "example.org"}
+	r := runWith(t, d, args...)
+	if r.code != 0 || !strings.Contains(r.stdout, "warn") || strings.Contains(r.stdout, "fail") {
+		t.Errorf("check with a warning: exit %d, want 0 and a warn\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runWith(t, d, append(args, "--strict")...); r.code != exitError {
+		t.Errorf("check --strict with a warning: exit %d, want 1\n%s", r.code, r.stdout)
+	}
+}
+
+// TestNoPublishGateFlag: --no-publish-gate publishes ids without fetching.
+func TestNoPublishGateFlag(t *testing.T) {
+	cfg := gateConfig(t)
+	removeLine(t, filepath.Join(filepath.Dir(cfg), "zones", "example.net.zone"), "mta-sts ")
+	// No route anywhere: with the gate on, every id would be withheld.
+	r := runWith(t, checktest.Dialer{}, "apply", "--config", cfg, "--no-publish-gate")
+	if r.code != 0 || strings.Contains(r.stdout, "withheld") || !strings.Contains(squash(r.stdout), `+ _mta-sts.example.net. TXT`) {
+		t.Errorf("apply --no-publish-gate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
