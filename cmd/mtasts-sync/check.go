@@ -14,25 +14,16 @@ import (
 
 	"github.com/mtasts-sync/mtasts-sync/internal/check"
 	"github.com/mtasts-sync/mtasts-sync/internal/dnsname"
+	"github.com/mtasts-sync/mtasts-sync/internal/engine"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 )
 
-// rootCAs is the system pool plus the certificates in file, or nil (the
-// system pool) when file is empty.
+// rootCAs is the system pool plus the certificates of --ca-file, or nil
+// (the system pool) without one.
 func rootCAs(file string) (*x509.CertPool, error) {
-	if file == "" {
-		return nil, nil
-	}
-	pem, err := os.ReadFile(file)
+	pool, err := engine.AddCAs(nil, file)
 	if err != nil {
 		return nil, fmt.Errorf("--ca-file: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", file)
 	}
 	return pool, nil
 }

@@ -144,22 +144,9 @@ func (e *Engine) newMailcow() (*mailcow.Client, error) {
 	if e.opts.Dialer != nil {
 		transport.DialContext = e.opts.Dialer.DialContext
 	}
-	pool := e.opts.RootCAs
-	if f := e.cfg.Mailcow.CAFile; f != "" {
-		pem, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		if pool == nil {
-			if pool, err = x509.SystemCertPool(); err != nil {
-				pool = x509.NewCertPool()
-			}
-		} else {
-			pool = pool.Clone()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s holds no PEM certificate", f)
-		}
+	pool, err := AddCAs(e.opts.RootCAs, e.cfg.Mailcow.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
 	}
 	if pool != nil {
 		transport.TLSClientConfig = &tls.Config{RootCAs: pool}
@@ -185,6 +172,30 @@ func (e *Engine) Stats() map[string]providers.Stats {
 		out[name] = p.Stats()
 	}
 	return out
+}
+
+// AddCAs returns base (the system pool when nil) plus the CA certificates
+// of the PEM file; with no file it returns base unchanged.
+func AddCAs(base *x509.CertPool, file string) (*x509.CertPool, error) {
+	if file == "" {
+		return base, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := base
+	if pool == nil {
+		if pool, err = x509.SystemCertPool(); err != nil {
+			pool = x509.NewCertPool()
+		}
+	} else {
+		pool = pool.Clone()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
 }
 
 // perZone runs f for 0..n-1 at once: each zone's work waits for a slot of
