@@ -69,14 +69,21 @@ type Dialer interface {
 
 // Options configure a Checker; zero values mean the defaults documented per field.
 type Options struct {
-	Resolver string           // "host:port" of a DNS server to query; "" = the servers of /etc/resolv.conf
-	Dialer   Dialer           // how TCP connections are made for HTTPS and SMTP; nil = net.Dialer
-	RootCAs  *x509.CertPool   // nil = system pool
-	Now      func() time.Time // clock for certificate validity and expiry warnings; nil = time.Now
-	SMTP     bool             // also connect to each MX with STARTTLS
-	SMTPPort int              // default 25
-	Timeout  time.Duration    // per policy fetch and per SMTP probe; default 60 s
-	Expected *Expected        // the policy and id the config publishes; nil skips the consistency check
+	// Resolver is the "host:port" of the DNS server asked for every name
+	// the check looks up: the records, the policy host and the MX hosts it
+	// connects to; "" = the servers of /etc/resolv.conf.
+	Resolver string
+	// Dialer, when set, makes the HTTPS and SMTP connections and is given
+	// host names, which it resolves itself (tests map names to loopback);
+	// nil = resolve through Resolver and connect with a net.Dialer.
+	Dialer    Dialer
+	RootCAs   *x509.CertPool   // nil = system pool
+	Now       func() time.Time // clock for certificate validity and expiry warnings; nil = time.Now
+	SMTP      bool             // also connect to each MX with STARTTLS
+	SMTPPort  int              // default 25
+	HTTPSPort int              // port of the policy host; default 443 (tests use a loopback port)
+	Timeout   time.Duration    // per policy fetch and per SMTP probe; default 60 s
+	Expected  *Expected        // the policy and id the config publishes; nil skips the consistency check
 }
 
 // Expected is what the config says should be published for a domain.
@@ -96,14 +103,14 @@ const defaultTimeout = 60 * time.Second
 
 // New returns a Checker with opts' zero values replaced by defaults.
 func New(opts Options) *Checker {
-	if opts.Dialer == nil {
-		opts.Dialer = &net.Dialer{}
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.SMTPPort == 0 {
 		opts.SMTPPort = 25
+	}
+	if opts.HTTPSPort == 0 {
+		opts.HTTPSPort = 443
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = defaultTimeout

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,8 +93,9 @@ func (c *Checker) fetch(ctx context.Context, domain string) (Fetched, error) {
 	tr := &http.Transport{
 		// Mail servers often reach the web only through an egress proxy;
 		// the TLS session still ends at mta-sts.<domain>, checked as above.
+		// The proxy, if any, resolves the policy host itself.
 		Proxy:       http.ProxyFromEnvironment,
-		DialContext: c.opts.Dialer.DialContext,
+		DialContext: c.policyDialer(host),
 		TLSClientConfig: &tls.Config{
 			ServerName: host,
 			RootCAs:    c.opts.RootCAs,
@@ -147,6 +149,23 @@ func (c *Checker) fetch(ctx context.Context, domain string) (Fetched, error) {
 	return f, nil
 }
 
+// policyDialer connects the HTTP transport: the policy host through the
+// Checker's resolver on Options.HTTPSPort (the URL and Host header stay
+// those a sender uses), anything else (an egress proxy) the plain way.
+func (c *Checker) policyDialer(host string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		h, _, err := net.SplitHostPort(addr)
+		if err == nil && strings.EqualFold(h, host) {
+			return c.dial(ctx, network, net.JoinHostPort(host, strconv.Itoa(c.opts.HTTPSPort)))
+		}
+		if c.opts.Dialer != nil {
+			return c.opts.Dialer.DialContext(ctx, network, addr)
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+}
+
 func isTextPlain(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && mt == "text/plain"
@@ -172,6 +191,10 @@ func describeFetchError(u, host string, err error) error {
 	}
 	if hint, cause := tlsProblem(host, err); hint != "" {
 		return fmt.Errorf("%s: %w: %s", u, cause, hint)
+	}
+	var le *HostLookupError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%s: %w: make %s a CNAME to the policy host (run apply)", u, le, host)
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {

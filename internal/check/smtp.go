@@ -38,7 +38,7 @@ func (c *Checker) checkSMTP(ctx context.Context, mx string, mode mtasts.Mode) Re
 	addr := net.JoinHostPort(mx, strconv.Itoa(c.opts.SMTPPort))
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	conn, err := c.opts.Dialer.DialContext(ctx, "tcp", addr)
+	conn, err := c.dial(ctx, "tcp", addr)
 	if err != nil {
 		return bad("cannot connect to %s: %v", addr, err)
 	}
