@@ -1,14 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
-	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -146,21 +148,46 @@ func writeReports(c *cli.Context, e env, reports []check.Report) error {
 		}
 		return enc.Encode(reports)
 	}
-	st := style(c, e)
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DOMAIN\tCHECK\tVERDICT\tREASON")
-	for _, r := range reports {
-		for _, res := range r.Results {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Domain, res.Check, paintVerdict(st.Color, res.Verdict), res.Reason)
-		}
-	}
-	return tw.Flush()
+	return writeCheckTable(e.stdout, reports, style(c, e).Color)
 }
 
-func paintVerdict(color bool, v check.Verdict) string {
-	if !color {
-		return string(v)
+// writeCheckTable prints one row per check under a header. Columns are
+// padded by the visible width of the plain words, and only then is the
+// verdict coloured, so coloured and plain output align alike and say the
+// same words.
+func writeCheckTable(w io.Writer, reports []check.Report, color bool) error {
+	head := [3]string{"DOMAIN", "CHECK", "VERDICT"}
+	width := [3]int{}
+	for i, h := range head {
+		width[i] = len(h)
 	}
+	for _, r := range reports {
+		width[0] = max(width[0], utf8.RuneCountInString(r.Domain))
+		for _, res := range r.Results {
+			width[1] = max(width[1], utf8.RuneCountInString(res.Check))
+			width[2] = max(width[2], utf8.RuneCountInString(string(res.Verdict)))
+		}
+	}
+	pad := func(s string, i int) string {
+		return s + strings.Repeat(" ", width[i]-utf8.RuneCountInString(s)+2)
+	}
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "%s%s%sREASON\n", pad(head[0], 0), pad(head[1], 1), pad(head[2], 2))
+	for _, r := range reports {
+		for _, res := range r.Results {
+			v := pad(string(res.Verdict), 2)
+			if color {
+				word := string(res.Verdict)
+				v = paintVerdict(res.Verdict, word) + v[len(word):]
+			}
+			fmt.Fprintf(bw, "%s%s%s%s\n", pad(r.Domain, 0), pad(res.Check, 1), v, res.Reason)
+		}
+	}
+	return bw.Flush()
+}
+
+// paintVerdict colours word (the verdict as plain output prints it).
+func paintVerdict(v check.Verdict, word string) string {
 	code := map[check.Verdict]string{check.Pass: "32", check.Warn: "33", check.Fail: "31"}[v]
-	return "\x1b[" + code + "m" + strings.ToUpper(string(v)) + "\x1b[0m"
+	return "\x1b[" + code + "m" + word + "\x1b[0m"
 }

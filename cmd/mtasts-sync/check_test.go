@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -231,5 +232,47 @@ func TestNoPublishGateFlag(t *testing.T) {
 	r := runWith(t, checktest.Dialer{}, "apply", "--config", cfg, "--no-publish-gate")
 	if r.code != 0 || strings.Contains(r.stdout, "withheld") || !strings.Contains(squash(r.stdout), `+ _mta-sts.example.net. TXT`) {
 		t.Errorf("apply --no-publish-gate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestCheckTableColour: coloured output is the plain output plus colour
+// codes around the verdict words: the same words (fail, not FAIL) in the
+// same columns, so the table stays aligned on a terminal.
+func TestCheckTableColour(t *testing.T) {
+	reports := []check.Report{
+		{Domain: "example.org", Results: []check.Result{
+			{Check: "mx", Verdict: check.Pass, Reason: "mail.example.com (10)"},
+			{Check: "smtp mail.example.com", Verdict: check.Warn, Reason: "expires soon"},
+		}},
+		{Domain: "a-much-longer-name.example.net", Results: []check.Result{
+			{Check: "policy-host", Verdict: check.Fail, Reason: "HTTP 404"},
+		}},
+	}
+	var plain, coloured bytes.Buffer
+	if err := writeCheckTable(&plain, reports, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeCheckTable(&coloured, reports, true); err != nil {
+		t.Fatal(err)
+	}
+	ansi := regexp.MustCompile("\x1b\\[[0-9;]*m")
+	if got := ansi.ReplaceAllString(coloured.String(), ""); got != plain.String() {
+		t.Errorf("coloured output without its colour codes differs from plain output:\n%s\nplain:\n%s", got, plain.String())
+	}
+	for _, want := range []string{"\x1b[32mpass\x1b[0m", "\x1b[33mwarn\x1b[0m", "\x1b[31mfail\x1b[0m"} {
+		if !strings.Contains(coloured.String(), want) {
+			t.Errorf("coloured output lacks %q:\n%q", want, coloured.String())
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(plain.String(), "\n"), "\n")
+	col := strings.Index(lines[0], "REASON")
+	reasons := []string{"mail.example.com (10)", "expires soon", "HTTP 404"}
+	for i, l := range lines[1:] {
+		if strings.Index(l, reasons[i]) != col {
+			t.Errorf("row %d: reason at column %d, header REASON at %d:\n%s", i+1, strings.Index(l, reasons[i]), col, plain.String())
+		}
+		if strings.Index(l, []string{"pass", "warn", "fail"}[i]) != strings.Index(lines[0], "VERDICT") {
+			t.Errorf("row %d: verdict not under VERDICT:\n%s", i+1, plain.String())
+		}
 	}
 }

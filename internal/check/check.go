@@ -6,6 +6,7 @@ package check
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -128,6 +129,9 @@ type run struct {
 	stsOK    bool
 	policy   mtasts.Policy
 	policyOK bool
+	// policyFix is what to do when policyOK is false: "run apply" only when
+	// apply can help (the mta-sts name is missing), else fix the policy host.
+	policyFix string
 }
 
 func (r *run) add(check string, v Verdict, format string, args ...any) {
@@ -289,6 +293,10 @@ func (c *Checker) checkPolicy(ctx context.Context, r *run) {
 	f, err := c.fetch(ctx, r.domain)
 	if err != nil {
 		r.add("policy-host", Fail, "%v", err)
+		r.policyFix = "fix the policy host first (see policy-host; apply cannot fix it)"
+		if le := (*HostLookupError)(nil); errors.As(err, &le) && isNXDomain(le.Err) {
+			r.policyFix = "run apply"
+		}
 		return
 	}
 	if len(f.Warnings) > 0 {
@@ -302,6 +310,7 @@ func (c *Checker) checkPolicy(ctx context.Context, r *run) {
 	p, warnings, err := parsePolicy(f.Body)
 	if err != nil {
 		r.add(name, Fail, "%s: %v: senders ignore the policy; fix the policy file", policyURL(r.domain), err)
+		r.policyFix = "fix the served policy file first (see policy; apply cannot fix it)"
 		return
 	}
 	r.policy, r.policyOK = p, true
@@ -410,15 +419,19 @@ func (c *Checker) checkConsistency(r *run) {
 	if exp == nil {
 		return
 	}
-	var missing []string
-	if !r.stsOK {
-		missing = append(missing, "no usable _mta-sts TXT record")
-	}
+	var missing, fixes []string
 	if !r.policyOK {
 		missing = append(missing, "no usable policy served")
+		fixes = append(fixes, r.policyFix)
+	}
+	if !r.stsOK {
+		missing = append(missing, "no usable _mta-sts TXT record")
+		if !slices.Contains(fixes, "run apply") {
+			fixes = append(fixes, "run apply")
+		}
 	}
 	if len(missing) > 0 {
-		r.add(name, Fail, "cannot compare with the config (id %s): %s; run apply", exp.ID, strings.Join(missing, ", "))
+		r.add(name, Fail, "cannot compare with the config (id %s): %s; %s", exp.ID, strings.Join(missing, ", "), strings.Join(fixes, ", then "))
 		return
 	}
 	samePolicy := r.policy.Equal(exp.Policy)

@@ -718,7 +718,42 @@ func TestCheck(t *testing.T) {
 				return w
 			},
 			expect: &check.Expected{Policy: goodPolicy, ID: goodPolicy.ID()},
-			want:   map[string]want{"consistency": {check.Fail, "no usable policy served"}},
+			want:   map[string]want{"consistency": {check.Fail, "no usable policy served; fix the policy host first (see policy-host; apply cannot fix it)"}},
+		},
+		{
+			name: "consistency: a certificate for another name is the policy host's problem, not apply's",
+			world: func() *world {
+				w := goodWorld()
+				w.policyCert = validCert("mail.example.com")
+				return w
+			},
+			expect: &check.Expected{Policy: goodPolicy, ID: goodPolicy.ID()},
+			want: map[string]want{
+				"policy-host": {check.Fail, "not mta-sts.example.com"},
+				"consistency": {check.Fail, "no usable policy served; fix the policy host first (see policy-host; apply cannot fix it)"},
+			},
+		},
+		{
+			name: "consistency: an invalid policy file is fixed at the file",
+			world: func() *world {
+				w := goodWorld()
+				w.policy = serve("version: STSv1\nmode: sometimes\n", "text/plain")
+				return w
+			},
+			expect: &check.Expected{Policy: goodPolicy, ID: goodPolicy.ID()},
+			want:   map[string]want{"consistency": {check.Fail, "no usable policy served; fix the served policy file first"}},
+		},
+		{
+			name: "consistency: a broken policy host and a missing TXT need both fixes, in order",
+			world: func() *world {
+				w := goodWorld()
+				w.policy = http.NotFound
+				w.records = replace(w.records, "_mta-sts.")
+				return w
+			},
+			expect: &check.Expected{Policy: goodPolicy, ID: goodPolicy.ID()},
+			want: map[string]want{"consistency": {check.Fail,
+				"no usable policy served, no usable _mta-sts TXT record; fix the policy host first (see policy-host; apply cannot fix it), then run apply"}},
 		},
 	}
 	for _, tt := range tests {
