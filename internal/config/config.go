@@ -47,6 +47,8 @@ type Config struct {
 	TTL         time.Duration
 	PublishGate bool
 	Domains     []string // normalised, deduplicated, sorted
+	// Retire lists the domains being retired (retire:), sorted by domain.
+	Retire []Retirement
 	Provider    string   // default provider name, "" if none
 	Providers   map[string]Provider
 	Zones       map[string]string // normalised zone (no trailing dot) -> provider name
@@ -60,6 +62,27 @@ type Policy struct {
 	MaxAge int64
 	MX     []string // normalised (lower-case; "*." kept); if omitted in the file: [PolicyHost] (when known)
 	File   string   // absolute path or ""
+	// Dir, when set, holds one policy file per domain, at
+	// <Dir>/mta-sts.<domain>/.well-known/mta-sts.txt (absolute path or "").
+	Dir string
+}
+
+// Retirement is one entry of retire:: a domain whose MTA-STS ends, and the
+// time its retirement began (a date alone is midnight UTC).
+type Retirement struct {
+	Domain string // normalised
+	Since  time.Time
+	Line   int // line of the entry in the file, for later messages
+}
+
+// Retiring returns the retirement of domain, if retire: lists it.
+func (c *Config) Retiring(domain string) (Retirement, bool) {
+	for _, r := range c.Retire {
+		if r.Domain == domain {
+			return r, true
+		}
+	}
+	return Retirement{}, false
 }
 
 // MTASTS returns the policy in the form that is rendered and hashed.
@@ -111,6 +134,9 @@ type Options struct {
 	KnownTypes   []string
 	LookupEnv    func(string) (string, bool)  // default os.LookupEnv
 	ReadFile     func(string) ([]byte, error) // default os.ReadFile
+	// Now is the clock a retire: date is checked against (not in the
+	// future); default time.Now.
+	Now func() time.Time
 }
 
 func (o Options) withDefaults() Options {
@@ -119,6 +145,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReadFile == nil {
 		o.ReadFile = os.ReadFile
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.ProviderKeys == nil {
 		o.ProviderKeys = func(string) ([]Key, bool) { return nil, false }
@@ -262,8 +291,8 @@ func (m Mailcow) Format(f fmt.State, verb rune) {
 
 // validKeys lists the keys of each fixed section, in the order of the docs.
 var (
-	topKeys     = []string{"policy", "policy_host", "tlsrpt", "layout", "primary", "ttl", "publish_gate", "domains", "provider", "providers", "zones", "mailcow"}
-	policyKeys  = []string{"mode", "max_age", "mx", "file"}
+	topKeys     = []string{"policy", "policy_host", "tlsrpt", "layout", "primary", "ttl", "publish_gate", "domains", "retire", "provider", "providers", "zones", "mailcow"}
+	policyKeys  = []string{"mode", "max_age", "mx", "file", "dir"}
 	tlsrptKeys  = []string{"rua"}
 	mailcowKeys = []string{"url", "api_key", "api_key_file", "ca_file", "tags", "include_alias_domains", "manage_policy", "conf"}
 	commonKeys  = []string{"type", "rate_limit", "burst", "concurrency"}

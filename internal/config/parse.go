@@ -92,6 +92,10 @@ func (p *parser) config(root *yaml.Node, cfg *Config) {
 	if f, ok := top["domains"]; ok {
 		cfg.Domains = p.domains(f, domainNodes)
 	}
+	retireNodes := map[string]*yaml.Node{}
+	if f, ok := top["retire"]; ok {
+		cfg.Retire = p.retire(f, retireNodes)
+	}
 	cfg.Providers = map[string]Provider{}
 	if f, ok := top["providers"]; ok {
 		p.providers(f, cfg)
@@ -107,6 +111,7 @@ func (p *parser) config(root *yaml.Node, cfg *Config) {
 		p.zones(f, cfg)
 	}
 	p.crossCheck(root, top, cfg, domainNodes)
+	p.retireCheck(top, cfg, domainNodes, retireNodes)
 }
 
 // domain normalises the domain name held by n; it returns "" after reporting
@@ -164,6 +169,16 @@ func (p *parser) policy(f field, cfg *Config) {
 			pol.File = p.abs(v)
 		} else if ok {
 			p.errorf(m.val, m.path, "is empty; give a path or remove the key")
+		}
+	}
+	if m, ok := fs["dir"]; ok {
+		if v, ok := p.str(m); ok && v != "" {
+			pol.Dir = p.abs(v)
+			if pol.File != "" {
+				p.errorf(m.key, f.path, "file and dir exclude each other: dir holds one policy file per domain (mta-sts.<domain>/.well-known/mta-sts.txt), file one for every domain; keep one")
+			}
+		} else if ok {
+			p.errorf(m.val, m.path, "is empty; give a directory or remove the key")
 		}
 	}
 	if pol.MaxAge > 0 && pol.MaxAge < oneDay {
@@ -651,7 +666,7 @@ func isLoopback(host string) bool {
 
 // crossCheck applies the rules that relate keys to each other.
 func (p *parser) crossCheck(root *yaml.Node, top map[string]field, cfg *Config, domainNodes map[string]*yaml.Node) {
-	if f, has := top["domains"]; len(cfg.Domains) == 0 && cfg.Mailcow == nil {
+	if f, has := top["domains"]; len(cfg.Domains) == 0 && len(cfg.Retire) == 0 && cfg.Mailcow == nil {
 		// A list whose entries were all rejected has been reported already.
 		if !has || isNull(f.val) || (f.val.Kind == yaml.SequenceNode && len(f.val.Content) == 0) {
 			n := root
@@ -681,6 +696,9 @@ func (p *parser) crossCheck(root *yaml.Node, top map[string]field, cfg *Config, 
 			n = f.key
 		}
 		p.errorf(n, "", "mailcow.manage_policy: true and policy.file exclude each other: mailcow serves the policy itself; remove policy.file or set manage_policy: false")
+	}
+	if cfg.Mailcow != nil && cfg.Mailcow.ManagePolicy && cfg.Policy.Dir != "" {
+		p.errorf(top["policy"].key, "", "mailcow.manage_policy: true and policy.dir exclude each other: mailcow serves the policy itself; remove policy.dir or set manage_policy: false")
 	}
 	if _, ok := top["policy"]; !ok && cfg.Mailcow != nil && cfg.Layout == LayoutDelegated {
 		p.errorf(layout.val, layout.path, "delegated needs one policy for every domain, but without policy: each mailcow domain serves its own; add policy: (with mailcow.manage_policy: true or policy.file), or use layout: direct")
