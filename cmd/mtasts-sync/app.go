@@ -125,7 +125,7 @@ func prepare(c *cli.Context, e env) (*config.Config, *engine.Engine, error) {
 	if err := checkOutput(c); err != nil {
 		return nil, nil, err
 	}
-	cfg, err := loadConfig(c)
+	cfg, err := loadConfig(c, e)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -137,8 +137,10 @@ func prepare(c *cli.Context, e env) (*config.Config, *engine.Engine, error) {
 }
 
 // loadConfig reads and validates the config; nothing is sent anywhere yet.
-func loadConfig(c *cli.Context) (*config.Config, error) {
-	cfg, err := config.Load(c.String("config"), engine.ConfigOptions())
+func loadConfig(c *cli.Context, e env) (*config.Config, error) {
+	opts := engine.ConfigOptions()
+	opts.Now = e.now
+	cfg, err := config.Load(c.String("config"), opts)
 	if err != nil {
 		return nil, fail(err, exitError)
 	}
@@ -172,6 +174,7 @@ func newEngine(c *cli.Context, e env, cfg *config.Config) (*engine.Engine, error
 		Dialer:        e.dialer,
 		RootCAs:       pool,
 		Providers:     providers.Options{Transport: e.transport},
+		Now:           e.now,
 	})
 	if err != nil {
 		return nil, fail(err, exitError)

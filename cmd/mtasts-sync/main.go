@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/check"
 )
@@ -31,6 +32,9 @@ type env struct {
 	// transport carries the HTTP requests of the provider clients that
 	// accept one; nil is http.DefaultTransport. Tests point it at fakes.
 	transport http.RoundTripper
+	// now is the clock of retire: dates and policy-change warnings; nil
+	// is time.Now. Tests set it instead of sleeping.
+	now func() time.Time
 }
 
 // Exit codes.

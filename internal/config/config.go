@@ -48,12 +48,12 @@ type Config struct {
 	PublishGate bool
 	Domains     []string // normalised, deduplicated, sorted
 	// Retire lists the domains being retired (retire:), sorted by domain.
-	Retire []Retirement
-	Provider    string   // default provider name, "" if none
-	Providers   map[string]Provider
-	Zones       map[string]string // normalised zone (no trailing dot) -> provider name
-	Mailcow     *Mailcow
-	Warnings    []string // "file:line: key: message" for legal but doubtful settings
+	Retire    []Retirement
+	Provider  string // default provider name, "" if none
+	Providers map[string]Provider
+	Zones     map[string]string // normalised zone (no trailing dot) -> provider name
+	Mailcow   *Mailcow
+	Warnings  []string // "file:line: key: message" for legal but doubtful settings
 }
 
 // Policy is the MTA-STS policy the config asks for.

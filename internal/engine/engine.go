@@ -51,6 +51,9 @@ type Options struct {
 	DNSShortcut bool
 	// AuthDNS tunes those queries (its Resolver defaults to Resolver).
 	AuthDNS authdns.Options
+	// Now is the clock of retirements and policy-change warnings; nil is
+	// time.Now. Tests set it instead of sleeping.
+	Now func() time.Time
 }
 
 // ConfigOptions are what the config loader needs to check provider
@@ -89,6 +92,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	e := &Engine{cfg: cfg, opts: opts, providers: map[string]*providers.Provider{}}
 	names := make([]string, 0, len(cfg.Providers))

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/config"
+	"github.com/mtasts-sync/mtasts-sync/internal/lifecycle"
 	"github.com/mtasts-sync/mtasts-sync/internal/mailcow"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
@@ -205,10 +206,11 @@ func (e *Engine) policySteps(ctx context.Context, inv Inventory, run *Run) error
 			return nil
 		}
 		p := e.configPolicy(inv.PolicyHost)
-		step, changed, err := policyFileStep(e.cfg.Policy.File, p)
+		step, old, changed, err := policyFileStep(e.cfg.Policy.File, p)
 		if err != nil {
 			return err
 		}
+		run.Plan.Warnings = append(run.Plan.Warnings, lifecycle.ChangeWarnings("policy.file "+e.cfg.Policy.File, old, p, e.opts.Now())...)
 		if changed {
 			run.Plan.Steps = append(run.Plan.Steps, step)
 			run.policyFile = &p
@@ -231,6 +233,7 @@ func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) erro
 	}
 	steps := make([]*reconcile.Step, len(targets))
 	sts := make([]*stsStep, len(targets))
+	warnings := make([][]string, len(targets))
 	errs := make([]error, len(targets))
 	e.each(len(targets), func(i int) {
 		t := targets[i]
@@ -250,6 +253,9 @@ func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) erro
 			return
 		}
 		step := &reconcile.Step{Kind: "mailcow policy", Target: t.Domain, Action: reconcile.Update}
+		if err == nil {
+			warnings[i] = lifecycle.ChangeWarnings("mailcow's policy of "+t.Domain, served, t.Policy, e.opts.Now())
+		}
 		if err != nil {
 			step.Old, step.New = []string{"invalid: " + err.Error()}, []string{describe(t.Policy)}
 		} else {
@@ -261,6 +267,7 @@ func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) erro
 		return err
 	}
 	for i := range targets {
+		run.Plan.Warnings = append(run.Plan.Warnings, warnings[i]...)
 		if steps[i] != nil {
 			run.Plan.Steps = append(run.Plan.Steps, *steps[i])
 			run.mailcowSTS = append(run.mailcowSTS, *sts[i])
@@ -288,24 +295,31 @@ func policyDiff(old, new mtasts.Policy) (o, n []string) {
 }
 
 // policyFileStep compares the policy file on disk with the one we render.
-func policyFileStep(path string, p mtasts.Policy) (reconcile.Step, bool, error) {
+// prev is the policy the file holds now (zero when none or unparsable):
+// the one senders may have cached.
+func policyFileStep(path string, p mtasts.Policy) (step reconcile.Step, prev mtasts.Policy, changed bool, err error) {
 	want := p.Render()
-	step := reconcile.Step{Kind: "policy-file", Target: path, New: []string{"id " + p.ID()}}
+	step = reconcile.Step{Kind: "policy-file", Target: path, New: []string{"id " + p.ID()}}
 	old, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		step.Action = reconcile.Create
-		return step, true, nil
+		return step, prev, true, nil
 	case err != nil:
-		return step, false, fmt.Errorf("policy.file: %w", err)
-	case string(old) == string(want):
-		return step, false, nil
+		return step, prev, false, fmt.Errorf("policy.file: %w", err)
+	}
+	op, _, perr := mtasts.ParsePolicy(old)
+	if perr == nil {
+		prev = op.Normalize()
+	}
+	if string(old) == string(want) {
+		return step, prev, false, nil
 	}
 	step.Action = reconcile.Update
-	if op, _, err := mtasts.ParsePolicy(old); err == nil {
-		step.Old = []string{"id " + op.Normalize().ID()}
+	if perr == nil {
+		step.Old = []string{"id " + prev.ID()}
 	} else {
-		step.Old = []string{"unparsable: " + err.Error()}
+		step.Old = []string{"unparsable: " + perr.Error()}
 	}
-	return step, true, nil
+	return step, prev, true, nil
 }
