@@ -38,7 +38,8 @@ func newApp(e env) *cli.App {
 		HideVersion:          true,
 		EnableBashCompletion: false,
 		ExitErrHandler:       func(*cli.Context, error) {}, // run() owns exit codes
-		Flags:                globalFlags(),
+		OnUsageError:         onUsageError,
+		Flags:                append(globalFlags(), &cli.BoolFlag{Name: "version", Aliases: []string{"V"}, Usage: "print the version (as the version command does)"}),
 		Commands: withGlobal([]*cli.Command{
 			{
 				Name:  "plan",
@@ -89,10 +90,12 @@ func newApp(e env) *cli.App {
 }
 
 // globalFlags are accepted before and after the command name, so both
-// `mtasts-sync --config f plan` and `mtasts-sync plan --config f` work.
+// `mtasts-sync --config f plan` and `mtasts-sync plan --config f` work:
+// normalizeArgs moves them behind the command, where every command defines
+// them. None reads the environment through urfave/cli (see configPath).
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "mtasts-sync.yaml", EnvVars: []string{"MTASTS_SYNC_CONFIG"}, Usage: "config `FILE`"},
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "config `FILE` (default: $" + configEnv + ", else " + defaultConfig + ")"},
 		&cli.BoolFlag{Name: "no-color", Usage: "never colour the output (also: NO_COLOR)"},
 		&cli.StringFlag{Name: "resolver", Usage: "DNS server `HOST:PORT` to ask (default: the system's)"},
 		&cli.IntFlag{Name: "concurrency", Usage: "zones of one provider account read or written at once", DefaultText: "per provider type"},
@@ -105,8 +108,28 @@ func globalFlags() []cli.Flag {
 func withGlobal(cmds []*cli.Command) []*cli.Command {
 	for _, c := range cmds {
 		c.Flags = append(c.Flags, globalFlags()...)
+		c.OnUsageError = onUsageError
 	}
 	return cmds
+}
+
+// The config file: --config/-c as typed, else the variable, else the default.
+const (
+	configEnv     = "MTASTS_SYNC_CONFIG"
+	defaultConfig = "mtasts-sync.yaml"
+)
+
+// configPath is the config file to read and whether the user named it
+// (by flag or variable); a flag typed on the command line beats the
+// variable.
+func configPath(c *cli.Context, e env) (path string, named bool) {
+	if c.IsSet("config") {
+		return c.String("config"), true
+	}
+	if v := e.getenv(configEnv); v != "" {
+		return v, true
+	}
+	return defaultConfig, false
 }
 
 func buildVersion() string {
@@ -138,9 +161,10 @@ func prepare(c *cli.Context, e env) (*config.Config, *engine.Engine, error) {
 
 // loadConfig reads and validates the config; nothing is sent anywhere yet.
 func loadConfig(c *cli.Context, e env) (*config.Config, error) {
+	path, _ := configPath(c, e)
 	opts := engine.ConfigOptions()
 	opts.Now = e.now
-	cfg, err := config.Load(c.String("config"), opts)
+	cfg, err := config.Load(path, opts)
 	if err != nil {
 		return nil, fail(err, exitError)
 	}
@@ -195,6 +219,9 @@ func dnsShortcut(c *cli.Context) bool {
 func style(c *cli.Context, e env) reconcile.Style {
 	if c.Bool("no-color") || e.getenv("NO_COLOR") != "" {
 		return reconcile.Style{}
+	}
+	if e.terminal != nil {
+		return reconcile.Style{Color: e.terminal(e.stdout)}
 	}
 	f, ok := e.stdout.(*os.File)
 	if !ok {

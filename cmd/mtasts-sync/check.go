@@ -104,8 +104,9 @@ func checkTargets(c *cli.Context, e env) ([]checkTarget, error) {
 		}
 		args = append(args, d)
 	}
-	_, statErr := os.Stat(c.String("config"))
-	if len(args) > 0 && !c.IsSet("config") && errors.Is(statErr, os.ErrNotExist) {
+	path, named := configPath(c, e)
+	_, statErr := os.Stat(path)
+	if len(args) > 0 && !named && errors.Is(statErr, os.ErrNotExist) {
 		out := make([]checkTarget, len(args))
 		for i, d := range args {
 			out[i] = checkTarget{domain: d}

@@ -35,18 +35,25 @@ type env struct {
 	// now is the clock of retire: dates and policy-change warnings; nil
 	// is time.Now. Tests set it instead of sleeping.
 	now func() time.Time
+	// terminal says whether a writer is a terminal (colour allowed); nil
+	// asks the operating system.
+	terminal func(io.Writer) bool
 }
 
 // Exit codes.
 const (
 	exitOK      = 0
 	exitError   = 1
-	exitChanges = 2 // plan --detailed-exitcode: changes pending
+	exitChanges = 2  // plan --detailed-exitcode: changes pending
+	exitUsage   = 64 // EX_USAGE of sysexits.h: the command line was wrong
 )
 
 func run(ctx context.Context, args []string, e env) int {
 	app := newApp(e)
-	err := app.RunContext(ctx, args)
+	args, err := normalizeArgs(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	if err == nil {
 		return exitOK
 	}

@@ -210,8 +210,7 @@ func TestDomainFilter(t *testing.T) {
 
 func TestConfigFromEnvironment(t *testing.T) {
 	cfg := quickstart(t)
-	t.Setenv("MTASTS_SYNC_CONFIG", cfg) // urfave/cli reads it through os.Getenv
-	r := runCLI(t, nil, "domains")
+	r := runCLI(t, map[string]string{"MTASTS_SYNC_CONFIG": cfg}, "domains")
 	if r.code != 0 || !strings.Contains(r.stdout, "example.net  example.net  files") {
 		t.Errorf("domains via MTASTS_SYNC_CONFIG: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
