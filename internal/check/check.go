@@ -1,6 +1,7 @@
 // Package check verifies a mail domain the way a sending MTA sees it: MX
 // records, the `_mta-sts` TXT record, the HTTPS policy file, MX coverage,
-// STARTTLS on each MX and the `_smtp._tls` TLSRPT record (RFC 8461, RFC 8460).
+// STARTTLS on each MX, the TLSA records of each MX (DANE, RFC 7672) and the
+// `_smtp._tls` TLSRPT record (RFC 8461, RFC 8460).
 package check
 
 import (
@@ -161,6 +162,9 @@ func (c *Checker) Check(ctx context.Context, domain string) Report {
 		}
 		for _, mx := range r.mx {
 			r.results = append(r.results, c.checkSMTP(ctx, mx, mode))
+		}
+		for _, mx := range r.mx {
+			r.results = append(r.results, c.checkDANE(ctx, mx))
 		}
 	}
 	c.checkTLSRPT(ctx, r)

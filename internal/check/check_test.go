@@ -817,7 +817,7 @@ func TestCheckOrderAndJSON(t *testing.T) {
 	for _, r := range rep.Results {
 		names = append(names, r.Check)
 	}
-	wantNames := []string{"mx", "sts-record", "policy-host", "policy", "mx-coverage", "smtp mail.example.com", "tlsrpt-record", "consistency"}
+	wantNames := []string{"mx", "sts-record", "policy-host", "policy", "mx-coverage", "smtp mail.example.com", "dane mail.example.com", "tlsrpt-record", "consistency"}
 	if strings.Join(names, ",") != strings.Join(wantNames, ",") {
 		t.Fatalf("checks = %v, want %v\n%s", names, wantNames, dump(rep))
 	}

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/smtp"
@@ -35,34 +36,6 @@ func (c *Checker) checkSMTP(ctx context.Context, mx string, mode mtasts.Mode) Re
 		return Result{Check: name, Verdict: Fail, Reason: reason}
 	}
 
-	addr := net.JoinHostPort(mx, strconv.Itoa(c.opts.SMTPPort))
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
-	conn, err := c.dial(ctx, "tcp", addr)
-	if err != nil {
-		return bad("cannot connect to %s: %v", addr, err)
-	}
-	defer conn.Close()
-	// net/smtp knows no context: a deadline and a close on cancel stand in for it.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	if dl, ok := ctx.Deadline(); ok {
-		if err := conn.SetDeadline(dl); err != nil {
-			return bad("%s: %v", addr, err)
-		}
-	}
-
-	client, err := smtp.NewClient(conn, mx)
-	if err != nil {
-		return bad("%s: greeting: %v", addr, err)
-	}
-	defer client.Close()
-	if err := client.Hello(ehloName); err != nil {
-		return bad("%s: EHLO: %v", addr, err)
-	}
-	if ok, _ := client.Extension("STARTTLS"); !ok {
-		return bad("%s does not offer STARTTLS: enable TLS in the mail server", addr)
-	}
 	cfg := &tls.Config{
 		ServerName: mx,
 		RootCAs:    c.opts.RootCAs,
@@ -71,17 +44,14 @@ func (c *Checker) checkSMTP(ctx context.Context, mx string, mode mtasts.Mode) Re
 		MinVersion: tls.VersionTLS10,
 		Time:       c.opts.Now,
 	}
-	if err := client.StartTLS(cfg); err != nil {
-		if hint, cause := tlsProblem(mx, err); hint != "" {
-			return bad("%s: STARTTLS: %v: %s", addr, cause, hint)
-		}
-		return bad("%s: STARTTLS: %v", addr, err)
+	addr := net.JoinHostPort(mx, strconv.Itoa(c.opts.SMTPPort))
+	state, err := c.starttls(ctx, addr, mx, cfg)
+	if err != nil {
+		return bad("%v", err)
 	}
-	state, _ := client.TLSConnectionState()
 	if state.Version < tls.VersionTLS12 {
 		return bad("%s negotiated %s: enable TLS 1.2 or newer", addr, tls.VersionName(state.Version))
 	}
-	_ = client.Quit() // the verdict is settled; a rude QUIT reply changes nothing
 
 	r := Result{Check: name, Verdict: Pass}
 	var expiry string
@@ -95,4 +65,69 @@ func (c *Checker) checkSMTP(ctx context.Context, mx string, mode mtasts.Mode) Re
 	}
 	r.Reason = fmt.Sprintf("STARTTLS with %s, certificate valid for %s%s", tls.VersionName(state.Version), mx, expiry)
 	return r
+}
+
+// starttls connects to addr the way a sending MTA does (greeting, EHLO,
+// STARTTLS) and completes the TLS handshake with cfg, for host. It is the
+// one SMTP client of the program: the smtp check verifies the chain with
+// it, and the DANE check and the TLSA gate read the served key with it.
+// Errors name addr and the step that failed, with a hint where one helps.
+func (c *Checker) starttls(ctx context.Context, addr, host string, cfg *tls.Config) (tls.ConnectionState, error) {
+	var none tls.ConnectionState
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	conn, err := c.dial(ctx, "tcp", addr)
+	if err != nil {
+		return none, fmt.Errorf("cannot connect to %s: %w", addr, err)
+	}
+	defer conn.Close()
+	// net/smtp knows no context: a deadline and a close on cancel stand in for it.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if dl, ok := ctx.Deadline(); ok {
+		if err := conn.SetDeadline(dl); err != nil {
+			return none, fmt.Errorf("%s: %w", addr, err)
+		}
+	}
+
+	client, err := smtp.NewClient(conn, host)
+	if err != nil {
+		return none, fmt.Errorf("%s: greeting: %w", addr, err)
+	}
+	defer client.Close()
+	if err := client.Hello(ehloName); err != nil {
+		return none, fmt.Errorf("%s: EHLO: %w", addr, err)
+	}
+	if ok, _ := client.Extension("STARTTLS"); !ok {
+		return none, fmt.Errorf("%s does not offer STARTTLS: enable TLS in the mail server", addr)
+	}
+	if err := client.StartTLS(cfg); err != nil {
+		if hint, cause := tlsProblem(host, err); hint != "" {
+			return none, fmt.Errorf("%s: STARTTLS: %w: %s", addr, cause, hint)
+		}
+		return none, fmt.Errorf("%s: STARTTLS: %w", addr, err)
+	}
+	state, _ := client.TLSConnectionState()
+	_ = client.Quit() // the handshake is done; a rude QUIT reply changes nothing
+	return state, nil
+}
+
+// ServedChain reads the certificate chain host serves on port over
+// STARTTLS, leaf first, without judging it: DANE-EE pins a key, not a CA,
+// so a self-signed or expired certificate is read like any other.
+func (c *Checker) ServedChain(ctx context.Context, host string, port int) ([]*x509.Certificate, error) {
+	cfg := &tls.Config{
+		ServerName: host,
+		// The chain is checked against TLSA records by the caller.
+		InsecureSkipVerify: true, //nolint:gosec // DANE authenticates by TLSA, see above
+		MinVersion:         tls.VersionTLS10,
+	}
+	state, err := c.starttls(ctx, net.JoinHostPort(host, strconv.Itoa(port)), host, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(state.PeerCertificates) == 0 {
+		return nil, fmt.Errorf("%s:%d presented no certificate", host, port)
+	}
+	return state.PeerCertificates, nil
 }

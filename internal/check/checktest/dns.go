@@ -91,6 +91,9 @@ func (h *handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	m.RecursionAvailable = true
 	if len(req.Question) == 1 {
 		h.answer(m, req.Question[0])
+		if len(m.Answer) == 0 {
+			h.authority(m, req.Question[0].Name)
+		}
 	} else {
 		m.Rcode = dns.RcodeFormatError
 	}
@@ -137,6 +140,26 @@ func (h *handler) answer(m *dns.Msg, q dns.Question) {
 			return
 		}
 		name = dns.CanonicalName(cname.Target)
+	}
+}
+
+// authority puts the SOA of the zone holding name (the longest owner of an
+// SOA record that name is in) into the authority section, as servers do
+// for NXDOMAIN and empty answers: it is how a client learns the zone apex.
+func (h *handler) authority(m *dns.Msg, name string) {
+	var best dns.RR
+	name = dns.CanonicalName(name)
+	for _, rr := range h.rrs {
+		if rr.Header().Rrtype != dns.TypeSOA {
+			continue
+		}
+		owner := dns.CanonicalName(rr.Header().Name)
+		if dns.IsSubDomain(owner, name) && (best == nil || len(owner) > len(best.Header().Name)) {
+			best = rr
+		}
+	}
+	if best != nil {
+		m.Ns = append(m.Ns, best)
 	}
 }
 

@@ -54,6 +54,9 @@ func (ca *CA) PEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
 }
 
+// Certificate is the CA certificate, to present in a chain or pin in a TLSA record.
+func (ca *CA) Certificate() *x509.Certificate { return ca.cert }
+
 // Issue returns a leaf certificate for names (DNS SANs) valid from notBefore to notAfter.
 func (ca *CA) Issue(t testing.TB, names []string, notBefore, notAfter time.Time) *tls.Certificate {
 	t.Helper()
