@@ -18,17 +18,26 @@ type Limits struct {
 	Burst int
 	// Concurrency bounds the zones worked on at once on this account.
 	Concurrency int
+	// ChangeRate is record-change requests per second, a budget of its own
+	// on top of Rate (Route 53 throttles changes separately); 0 = none.
+	ChangeRate float64
+	// DailyBudget is the requests a day the service allows the account (for
+	// reporting how much of it a run used); 0 = no daily cap.
+	DailyBudget int
 }
 
 // defaultLimits stay under each service's published limit with room for
 // other tools on the same account: Cloudflare allows 1,200 requests per
-// 5 minutes per user, Hetzner Cloud 3,600 per hour per project, Route53
-// 5 per second per account; deSEC throttles writes hard.
+// 5 minutes per user; Hetzner Cloud 3,600 per hour per project; Route 53
+// 10 per second per account (bucket 50, since 2026-07-30) with a separate,
+// lower limit on record changes; deSEC 50 reads per minute and 2,000
+// requests per day per user (0.75/s with a burst of 3 makes at most 48 in
+// any minute).
 var defaultLimits = map[string]Limits{
 	"cloudflare": {Rate: 3.5, Burst: 20, Concurrency: 4},
 	"hetzner":    {Rate: 0.9, Burst: 30, Concurrency: 4},
-	"route53":    {Rate: 4, Burst: 4, Concurrency: 2},
-	"desec":      {Rate: 0.9, Burst: 5, Concurrency: 1},
+	"route53":    {Rate: 10, Burst: 10, Concurrency: 4, ChangeRate: 4},
+	"desec":      {Rate: 0.75, Burst: 3, Concurrency: 1, DailyBudget: 2000},
 	"rfc2136":    {Concurrency: 8},
 	"zonefile":   {Concurrency: 8},
 }
@@ -51,6 +60,9 @@ func (l Limits) merged(typ string) Limits {
 	if l.Concurrency > 0 {
 		d.Concurrency = l.Concurrency
 	}
+	if l.ChangeRate > 0 {
+		d.ChangeRate = l.ChangeRate
+	}
 	if d.Concurrency < 1 {
 		d.Concurrency = 4
 	}
@@ -64,6 +76,7 @@ func (l Limits) merged(typ string) Limits {
 type meter struct {
 	limits  Limits
 	limiter *rate.Limiter // nil: unlimited
+	changes *rate.Limiter // record changes, on top of limiter; nil: no separate limit
 	slots   chan struct{}
 
 	mu           sync.Mutex
@@ -86,6 +99,18 @@ type Stats struct {
 	Throttled int `json:"throttled"`
 	// Waited is the time spent waiting for the rate limit or Retry-After.
 	Waited time.Duration `json:"waited_ns"`
+	// DailyBudget is the service's daily request cap for the account
+	// (deSEC: 2,000), 0 when it has none; the run used Total() of it.
+	DailyBudget int `json:"daily_budget,omitempty"`
+}
+
+// BudgetUsed is the share of the daily budget the requests so far used,
+// in percent; 0 without a budget.
+func (s Stats) BudgetUsed() float64 {
+	if s.DailyBudget <= 0 {
+		return 0
+	}
+	return 100 * float64(s.Total()) / float64(s.DailyBudget)
 }
 
 // Total is the number of requests of every kind.
@@ -108,11 +133,29 @@ func (s Stats) Kinds() []string {
 }
 
 func newMeter(l Limits) *meter {
-	m := &meter{limits: l, slots: make(chan struct{}, l.Concurrency), stats: Stats{Requests: map[string]int{}}}
+	m := &meter{limits: l, slots: make(chan struct{}, l.Concurrency), stats: Stats{Requests: map[string]int{}, DailyBudget: l.DailyBudget}}
 	if l.Rate > 0 {
 		m.limiter = rate.NewLimiter(rate.Limit(l.Rate), l.Burst)
 	}
+	if l.ChangeRate > 0 {
+		m.changes = rate.NewLimiter(rate.Limit(l.ChangeRate), 1)
+	}
 	return m
+}
+
+// waitChange takes one record change's worth of the change budget.
+func (m *meter) waitChange(ctx context.Context) error {
+	if m.changes == nil {
+		return nil
+	}
+	start := time.Now()
+	err := m.changes.Wait(ctx)
+	if d := time.Since(start); d > time.Millisecond {
+		m.mu.Lock()
+		m.stats.Waited += d
+		m.mu.Unlock()
+	}
+	return err
 }
 
 // wait takes n requests' worth of budget, honouring any Retry-After pause.

@@ -275,6 +275,13 @@ func (p *Provider) guard(ctx context.Context, c call, op, zone string, f func(co
 		if err := p.meter.wait(ctx, n); err != nil {
 			return err
 		}
+		if callKind(c) == "write" {
+			// Each write call sends one change request (route53: one
+			// ChangeResourceRecordSets), limited on its own too.
+			if err := p.meter.waitChange(ctx); err != nil {
+				return err
+			}
+		}
 		p.meter.count(callKind(c), n)
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)

@@ -101,7 +101,8 @@ type Provider struct {
 	RateLimit   float64           // per second; 0 = provider default
 	Burst       int
 	Concurrency int
-	Line        int // line of the provider's key in the file, for later error messages
+	ChangeRate  float64 // record-change requests per second (change_rate_limit); 0 = provider default
+	Line        int     // line of the provider's key in the file, for later error messages
 
 	secret map[string]bool
 }
@@ -261,12 +262,13 @@ type providerView struct {
 	RateLimit   float64
 	Burst       int
 	Concurrency int
+	ChangeRate  float64
 	Line        int
 }
 
 // Format prints the provider with secret settings redacted, for every verb.
 func (p Provider) Format(f fmt.State, verb rune) {
-	v := providerView{Name: p.Name, Type: p.Type, RateLimit: p.RateLimit, Burst: p.Burst, Concurrency: p.Concurrency, Line: p.Line}
+	v := providerView{Name: p.Name, Type: p.Type, RateLimit: p.RateLimit, Burst: p.Burst, Concurrency: p.Concurrency, ChangeRate: p.ChangeRate, Line: p.Line}
 	if p.Settings != nil {
 		v.Settings = make(map[string]string, len(p.Settings))
 		for k, val := range p.Settings {
@@ -295,7 +297,7 @@ var (
 	policyKeys  = []string{"mode", "max_age", "mx", "file", "dir"}
 	tlsrptKeys  = []string{"rua"}
 	mailcowKeys = []string{"url", "api_key", "api_key_file", "ca_file", "tags", "include_alias_domains", "manage_policy", "conf"}
-	commonKeys  = []string{"type", "rate_limit", "burst", "concurrency"}
+	commonKeys  = []string{"type", "rate_limit", "change_rate_limit", "burst", "concurrency"}
 )
 
 // PolicySource says where the published policy comes from.

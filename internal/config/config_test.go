@@ -301,7 +301,7 @@ func TestParseErrors(t *testing.T) {
 		{"provider key missing", strings.Replace(base, "    api_token: tok\n", "", 1), []string{
 			"cfg.yaml:8: providers.cf: missing required key api_token (or api_token_file: <path>)"}},
 		{"provider key unknown", base + "    token: x\n", []string{
-			`cfg.yaml:11: providers.cf: unknown key "token" for type cloudflare (valid: type, rate_limit, burst, concurrency, api_token, api_token_file)`}},
+			`cfg.yaml:11: providers.cf: unknown key "token" for type cloudflare (valid: type, rate_limit, change_rate_limit, burst, concurrency, api_token, api_token_file)`}},
 		{"provider _file for non-secret", base + "  z:\n    type: zonefile\n    directory_file: d\n", []string{
 			`cfg.yaml:13: providers.z: unknown key "directory_file"`,
 			"cfg.yaml:11: providers.z: missing required key directory; add it"}},
@@ -785,5 +785,21 @@ func TestSecretPiecesNeverInErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), "${") {
 			t.Errorf("error does not name the variable: %v", err)
 		}
+	}
+}
+
+// TestChangeRateLimit: change_rate_limit is a rate like rate_limit, kept
+// apart from it, and checked the same way.
+func TestChangeRateLimit(t *testing.T) {
+	cfg, err := Parse([]byte(base+"    rate_limit: 8/s\n    change_rate_limit: 120/m\n"), "cfg.yaml", opts(defaultEnv(), nil))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if p := cfg.Providers["cf"]; p.RateLimit != 8 || p.ChangeRate != 2 {
+		t.Errorf("rate_limit, change_rate_limit = %v, %v; want 8, 2", p.RateLimit, p.ChangeRate)
+	}
+	_, err = Parse([]byte(base+"    change_rate_limit: often\n"), "cfg.yaml", opts(defaultEnv(), nil))
+	if err == nil || !strings.Contains(err.Error(), `cfg.yaml:11: providers.cf.change_rate_limit: "often" is not a rate`) {
+		t.Errorf("bad change_rate_limit: %v", err)
 	}
 }

@@ -364,13 +364,17 @@ func (p *parser) provider(name string, f field) Provider {
 		key := e.key.Value
 		switch key {
 		case "type":
-		case "rate_limit":
+		case "rate_limit", "change_rate_limit":
 			if v, ok := p.str(e); ok {
 				rate, err := parseRate(v)
 				if err != nil {
 					p.errorf(e.val, e.path, "%v", err)
 				}
-				prov.RateLimit = rate
+				if key == "rate_limit" {
+					prov.RateLimit = rate
+				} else {
+					prov.ChangeRate = rate
+				}
 			}
 		case "burst", "concurrency":
 			if v, ok := p.integer(e, "a whole number of at least 1"); ok {

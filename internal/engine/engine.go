@@ -107,7 +107,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 		pc := cfg.Providers[name]
 		po := opts.Providers
 		po.BaseDir = cfg.Dir
-		po.Limits = providers.Limits{Rate: pc.RateLimit, Burst: pc.Burst, Concurrency: pc.Concurrency}
+		po.Limits = providers.Limits{Rate: pc.RateLimit, Burst: pc.Burst, Concurrency: pc.Concurrency, ChangeRate: pc.ChangeRate}
 		if po.Limits.Concurrency == 0 {
 			po.Limits.Concurrency = zoneConcurrency
 		}

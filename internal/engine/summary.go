@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"log/slog"
 	"sort"
 	"time"
@@ -46,6 +47,9 @@ func (s Summary) Log(log *slog.Logger) {
 		attrs := []any{"provider", n, "requests", st.Total(), "retries", st.Retries, "throttled", st.Throttled, "waited", st.Waited.Round(time.Millisecond)}
 		for _, k := range st.Kinds() {
 			attrs = append(attrs, k, st.Requests[k])
+		}
+		if st.DailyBudget > 0 {
+			attrs = append(attrs, "daily_budget", fmt.Sprintf("%d of %d requests/day (%.1f%%)", st.Total(), st.DailyBudget, st.BudgetUsed()))
 		}
 		log.Info("api use", attrs...)
 	}
