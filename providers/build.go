@@ -3,12 +3,16 @@ package providers
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -34,6 +38,8 @@ func buildCloudflare(_ context.Context, s map[string]string, o Options) (Client,
 			return &cloudflare.Provider{APIToken: s["api_token"], ZoneToken: s["zone_token"], HTTPClient: hc}
 		},
 		byZone: map[string]*cloudflare.Provider{},
+		http:   hc,
+		token:  s["api_token"],
 	}, nil
 }
 
@@ -45,6 +51,10 @@ type cloudflareZones struct {
 	newClient func() *cloudflare.Provider
 	mu        sync.Mutex
 	byZone    map[string]*cloudflare.Provider
+	// http and token list the zones page by page: the pinned client's
+	// ListZones reads only the first page of GET /zones.
+	http  *http.Client
+	token string
 }
 
 func (c *cloudflareZones) zone(name string) *cloudflare.Provider {
@@ -75,8 +85,85 @@ func (c *cloudflareZones) DeleteRecords(ctx context.Context, zone string, recs [
 	return c.zone(zone).DeleteRecords(ctx, zone, recs)
 }
 
+// ListZones reads every page of GET /zones (the client itself reads only
+// the first), following result_info as the API documents it.
 func (c *cloudflareZones) ListZones(ctx context.Context) ([]libdns.Zone, error) {
-	return c.newClient().ListZones(ctx)
+	var zones []libdns.Zone
+	for page, pages := 1, 1; page <= pages; page++ {
+		got, info, err := c.zonesPage(ctx, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, z := range got {
+			zones = append(zones, libdns.Zone{Name: z.Name + "."})
+		}
+		if info == nil || len(got) == 0 {
+			break
+		}
+		pages = info.TotalPages
+		if pages == 0 && info.PerPage > 0 {
+			pages = (info.TotalCount + info.PerPage - 1) / info.PerPage
+		}
+		if pages > cloudflareMaxZonePages {
+			return nil, fmt.Errorf("GET /zones: %d pages of zones; more than %d is not an account this tool can list: map the zones under zones:", pages, cloudflareMaxZonePages)
+		}
+	}
+	return zones, nil
+}
+
+// cloudflareAPI is the pinned client's base URL; tests reach the fake
+// through the transport, as they do for the client's own requests.
+const cloudflareAPI = "https://api.cloudflare.com/client/v4"
+
+// cloudflareZonesPerPage is the most GET /zones returns per page.
+const cloudflareZonesPerPage = 50
+
+// cloudflareMaxZonePages bounds the listing, so an answer that never
+// ends cannot loop: 50,000 zones.
+const cloudflareMaxZonePages = 1000
+
+// cfResultInfo is the paging block of a Cloudflare list answer.
+type cfResultInfo struct {
+	Page       int `json:"page"`
+	PerPage    int `json:"per_page"`
+	Count      int `json:"count"`
+	TotalCount int `json:"total_count"`
+	TotalPages int `json:"total_pages"`
+}
+
+// zonesPage reads one page of GET /zones.
+func (c *cloudflareZones) zonesPage(ctx context.Context, page int) ([]struct{ Name string }, *cfResultInfo, error) {
+	q := url.Values{"page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(cloudflareZonesPerPage)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cloudflareAPI+"/zones?"+q.Encode(), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Success bool `json:"success"`
+		Errors  []struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"errors"`
+		Result     []struct{ Name string } `json:"result"`
+		ResultInfo *cfResultInfo           `json:"result_info"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&body); err != nil {
+		return nil, nil, fmt.Errorf("GET /zones page %d: HTTP %d: reading the answer: %w", page, resp.StatusCode, err)
+	}
+	if resp.StatusCode >= 400 || len(body.Errors) > 0 || !body.Success {
+		msgs := make([]string, 0, len(body.Errors))
+		for _, e := range body.Errors {
+			msgs = append(msgs, fmt.Sprintf("%d %s", e.Code, e.Message))
+		}
+		return nil, nil, fmt.Errorf("GET /zones page %d: HTTP %d: %s", page, resp.StatusCode, strings.Join(msgs, "; "))
+	}
+	return body.Result, body.ResultInfo, nil
 }
 
 // buildHetzner needs a token: the client panics without one, inside a
