@@ -3,7 +3,6 @@ package providers
 import (
 	"context"
 	"fmt"
-	"github.com/mtasts-sync/mtasts-sync/internal/dnstext"
 	"strings"
 
 	"github.com/libdns/libdns"
@@ -38,15 +37,7 @@ func (z *Zone) Records(ctx context.Context) ([]reconcile.Record, error) {
 	if err := z.p.paidRead(ctx, len(recs)); err != nil {
 		return nil, err
 	}
-	out := reconcile.FromLibdns(z.name, fixCase(recs, z.name))
-	if z.p.kind.presentationTXT {
-		for i := range out {
-			if out[i].Type == "TXT" {
-				out[i].Value = dnstext.Unpresent(out[i].Value)
-			}
-		}
-	}
-	return out, nil
+	return reconcile.Ingest(z.name, fixCase(recs, z.name), reconcile.IngestOptions{PresentationTXT: z.p.kind.presentationTXT}), nil
 }
 
 // WriteRRset replaces our records of one RRset. Foreign records of the
@@ -121,7 +112,7 @@ func (z *Zone) holds(ctx context.Context, w reconcile.RRsetWrite) (bool, error) 
 	for _, want := range w.Want {
 		found := false
 		for _, r := range live {
-			if r.Name == want.Name && r.Type == want.Type && r.Value == want.Value {
+			if reconcile.Same(r, want) {
 				found = true
 				break
 			}

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-
-	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 )
 
 // RRsetWrite asks a zone to make the RRset Name/Type hold Keep plus Want
@@ -86,39 +83,25 @@ func verify(ctx context.Context, z Zone, applied []Change) error {
 	if err != nil {
 		return fmt.Errorf("reading back the written records: %w", err)
 	}
-	type key struct{ name, typ string }
-	got := map[key][]string{}
-	for _, r := range live {
-		k := key{r.Name, r.Type}
-		got[k] = append(got[k], r.Value)
-	}
 	var errs []error
 	for _, ch := range applied {
-		have := got[key{ch.Name, ch.Type}]
 		for _, w := range ch.Want {
-			if !containsTXTOrValue(have, w.Value) {
-				errs = append(errs, fmt.Errorf("%s %s %s was written but the zone does not show it: the server ignored the write (a CNAME cannot sit beside other data at one name)", ch.Name, ch.Type, quoteIf(ch.Type, w.Value)))
+			if !contains(live, w) {
+				errs = append(errs, fmt.Errorf("%s %s %s was written but the zone does not show it: the server ignored the write (a CNAME cannot sit beside other data at one name)", ch.Name, ch.Type, ShowValue(ch.Type, w.Value)))
 			}
 		}
 		for _, h := range ch.Have {
-			if !containsTXTOrValue(values(ch.Want), h.Value) && containsTXTOrValue(have, h.Value) {
-				errs = append(errs, fmt.Errorf("%s %s %s was removed but the zone still shows it", ch.Name, ch.Type, quoteIf(ch.Type, h.Value)))
+			if !contains(ch.Want, h) && contains(live, h) {
+				errs = append(errs, fmt.Errorf("%s %s %s was removed but the zone still shows it", ch.Name, ch.Type, ShowValue(ch.Type, h.Value)))
 			}
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func containsTXTOrValue(values []string, v string) bool {
-	for _, x := range values {
-		if x == v || mtasts.EquivalentTXT(x, v) || strings.EqualFold(x, v) {
-			return true
-		}
-	}
-	return false
-}
-
-func quoteIf(typ, v string) string {
+// ShowValue renders a record's value for people: a TXT value quoted (its
+// spaces and semicolons are part of it), anything else as it is.
+func ShowValue(typ, v string) string {
 	if typ == "TXT" {
 		return fmt.Sprintf("%q", v)
 	}

@@ -35,7 +35,7 @@ func (z *memZone) WriteRRset(_ context.Context, w RRsetWrite) error {
 	}
 	var kept []Record
 	for _, r := range z.recs {
-		if r.Name == w.Name && r.Type == w.Type && containsTXTOrValue(values(w.Have), r.Value) {
+		if r.Name == w.Name && r.Type == w.Type && contains(w.Have, r) {
 			continue
 		}
 		kept = append(kept, r)

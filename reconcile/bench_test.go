@@ -18,11 +18,10 @@ type planInput struct {
 // old id, TLSRPT in another spelling, the CNAME to an old host).
 func benchInputs(zones, perZone int) (Spec, []planInput) {
 	spec := Spec{
-		PolicyHost: "mail.example.com",
-		TLSRPT:     rptTXT,
-		Layout:     Direct,
-		TTL:        time.Hour,
-		Managed:    map[string]bool{},
+		Kinds:   MTASTSKinds("mail.example.com", rptTXT),
+		Layout:  Direct,
+		TTL:     time.Hour,
+		Managed: map[string]bool{},
 	}
 	var out []planInput
 	n := 0

@@ -1,9 +1,8 @@
 package reconcile
 
 import (
+	"sort"
 	"time"
-
-	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 )
 
 // Layout says where the two TXT records live.
@@ -20,10 +19,10 @@ const (
 
 // Spec is what the desired records of every domain depend on.
 type Spec struct {
-	// PolicyHost is the target of every mta-sts.<domain> CNAME.
-	PolicyHost string
-	// TLSRPT is the _smtp._tls TXT value; empty leaves _smtp._tls alone.
-	TLSRPT string
+	// Kinds are the record sets we own under every domain, in write order
+	// (removals run in reverse). The engine builds them (MTASTSKinds plus
+	// any other kind the config asks for).
+	Kinds  []Kind
 	Layout Layout
 	// Primary carries the TXT records in the delegated layout.
 	Primary string
@@ -43,80 +42,94 @@ type Domain struct {
 	// PolicyID is the id of the policy this domain serves, for its
 	// _mta-sts TXT record (in the delegated layout only the primary's counts).
 	PolicyID string
-	// Withheld, when set, says why the _mta-sts record (the id, or in the
-	// delegated layout the CNAME to the primary's) must not be created or
-	// changed yet (its policy cannot be fetched); the other records go ahead.
-	Withheld string
+	// Hosts are the hosts the domain's kinds with UnderHost name records
+	// under (its MX hosts), lower-case, no trailing dot.
+	Hosts []string
 }
 
-// slot is one name we own and what we want there.
+// slot is one name of one kind for one domain, and what we want there.
 type slot struct {
+	kind *Kind
 	name string
-	// want is the single record we want at name; Type is CNAME or TXT.
-	want Record
-	// owns reports whether a TXT value at name is one of ours (an MTA-STS or
-	// TLSRPT record) rather than a foreign one we must keep.
-	owns func(txt string) bool
-	// delegation is the prefix of the names our delegated layout points
-	// this name at: a CNAME to "<delegation>.<managed domain>." is ours.
-	delegation string
-	withheld   string
+	// want are the records we want at name; empty: remove ours.
+	want []Record
 }
 
-// Slot prefixes, in the order a domain's records are written: the policy
-// host before the pointer to it, TLSRPT before the policy id (RFC 8461 §8).
-const (
-	prefixPolicyHost = "mta-sts."
-	prefixTLSRPT     = "_smtp._tls."
-	prefixSTS        = "_mta-sts."
-)
-
-func noTXT(string) bool { return false }
-
-// slots returns the names we own for d, in write order.
+// slots returns the names d's kinds own, in write order.
 func (s Spec) slots(d Domain) []slot {
-	ttl := s.TTL
 	var out []slot
-	// Where mta-sts.D is the policy host itself (its own A/AAAA), it needs
-	// no CNAME: one to itself would break it for every domain.
-	if policyHost := fqdn(prefixPolicyHost + d.Name); policyHost != fqdn(s.PolicyHost) {
-		out = append(out, slot{
-			name: policyHost,
-			want: Record{Type: "CNAME", Value: fqdn(s.PolicyHost), TTL: ttl},
-			owns: noTXT,
-		})
-	}
-	delegated := s.Layout == Delegated && d.Name != s.Primary
-	if s.TLSRPT != "" {
-		sl := slot{name: fqdn(prefixTLSRPT + d.Name), owns: mtasts.IsTLSRPTRecord, delegation: prefixTLSRPT}
-		if delegated {
-			sl.want = Record{Type: "CNAME", Value: fqdn(prefixTLSRPT + s.Primary), TTL: ttl}
-		} else {
-			sl.want = Record{Type: "TXT", Value: s.TLSRPT, TTL: ttl}
+	for i := range s.Kinds {
+		k := &s.Kinds[i]
+		for _, name := range k.names(d) {
+			sl, ok := s.slot(k, d, name)
+			if ok {
+				out = append(out, sl)
+			}
 		}
-		out = append(out, sl)
-	}
-	// The pointer to a policy, an id or a CNAME to the primary's id, waits
-	// while the domain's own policy host cannot serve it.
-	sts := slot{name: fqdn(prefixSTS + d.Name), owns: mtasts.IsSTSRecord, delegation: prefixSTS, withheld: d.Withheld}
-	if delegated {
-		sts.want = Record{Type: "CNAME", Value: fqdn(prefixSTS + s.Primary), TTL: ttl}
-	} else {
-		sts.want = Record{Type: "TXT", Value: mtasts.STSRecord{ID: d.PolicyID}.String(), TTL: ttl}
-	}
-	out = append(out, sts)
-	for i := range out {
-		out[i].want.Name = out[i].name
 	}
 	return out
 }
 
+func (s Spec) slot(k *Kind, d Domain, name string) (slot, bool) {
+	sl := slot{kind: k, name: name}
+	if k.Delegable && s.Layout == Delegated && d.Name != s.Primary {
+		sl.want = []Record{{Type: "CNAME", Value: fqdn(k.Prefix + s.Primary)}}
+	} else {
+		want, ok := k.Want(d, name)
+		if !ok {
+			return slot{}, false
+		}
+		sl.want = append([]Record(nil), want...)
+	}
+	for i := range sl.want {
+		sl.want[i].Name = name
+		if sl.want[i].TTL == 0 {
+			sl.want[i].TTL = s.TTL
+		}
+		sl.want[i] = Canonical(sl.want[i])
+	}
+	return sl, true
+}
+
 // Desired returns the records spec wants for d, in write order.
 func (s Spec) Desired(d Domain) []Record {
-	slots := s.slots(d)
-	out := make([]Record, len(slots))
-	for i, sl := range slots {
-		out[i] = sl.want
+	var out []Record
+	for _, sl := range s.slots(d) {
+		out = append(out, sl.want...)
 	}
+	return out
+}
+
+// Query is one name to look at and the record types that matter there.
+type Query struct {
+	Name  string
+	Types []string
+}
+
+// Queries returns what to ask DNS to plan domains from its answers: every
+// name of every kind, with the kind's types and CNAME (a CNAME at any of
+// our names is ours or in the way). Names are sorted and each is asked once.
+func (s Spec) Queries(domains []Domain) []Query {
+	types := map[string]map[string]bool{}
+	for _, d := range domains {
+		for _, sl := range s.slots(d) {
+			if types[sl.name] == nil {
+				types[sl.name] = map[string]bool{"CNAME": true}
+			}
+			for _, t := range sl.kind.Types {
+				types[sl.name][t] = true
+			}
+		}
+	}
+	out := make([]Query, 0, len(types))
+	for name, ts := range types {
+		q := Query{Name: name}
+		for t := range ts {
+			q.Types = append(q.Types, t)
+		}
+		sort.Strings(q.Types)
+		out = append(out, q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

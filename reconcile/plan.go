@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 )
 
 // Action is what a change does.
@@ -16,7 +14,7 @@ const (
 	Update   Action = "update"
 	Delete   Action = "delete"
 	Conflict Action = "conflict" // shown, never applied
-	Withheld Action = "withheld" // an _mta-sts id held back until its policy is served
+	Withheld Action = "withheld" // held back by Withhold until it may go out
 )
 
 // Change is one RRset change at one of the names we own.
@@ -24,6 +22,7 @@ type Change struct {
 	Domain   string   `json:"domain"`
 	Zone     string   `json:"zone"`
 	Provider string   `json:"provider"`
+	Kind     string   `json:"kind"`
 	Name     string   `json:"name"`
 	Type     string   `json:"type"`
 	Action   Action   `json:"action"`
@@ -31,6 +30,9 @@ type Change struct {
 	New      []string `json:"new"`
 	Reason   string   `json:"reason,omitempty"`
 
+	// Gated: the publish gate decides whether it may go out (its kind is
+	// Gated).
+	Gated bool `json:"-"`
 	// Have are our records the change replaces or removes, Want the ones it
 	// writes, and Keep the foreign records of the same RRset that must
 	// survive it.
@@ -72,7 +74,8 @@ func (z ZonePlan) Pending() bool {
 
 // PlanZone compares what spec wants for domains with the live records of
 // their zone and returns the changes, in write order. It only looks at the
-// names we own; every other record in live is ignored.
+// names of spec's kinds; every other record in live is ignored. A name
+// planned for one domain (a host shared by several) is planned once.
 func PlanZone(spec Spec, zone, provider string, domains []Domain, live []Record) ZonePlan {
 	zp := ZonePlan{Zone: zone, Provider: provider}
 	byName := make(map[string][]Record)
@@ -81,136 +84,176 @@ func PlanZone(spec Spec, zone, provider string, domains []Domain, live []Record)
 	}
 	sorted := append([]Domain(nil), domains...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	planned := map[string]bool{}
 	for _, d := range sorted {
 		zp.Domains = append(zp.Domains, d.Name)
-		var changes []Change
-		hostBlocked := false
+		var writes, removals [][]Change
+		conflictAt := map[string]string{} // kind -> a name with a conflict
 		for _, sl := range spec.slots(d) {
-			// Policy before pointer: while the policy host's name holds
-			// records we do not own, the pointer to the policy waits too.
-			if hostBlocked && strings.HasPrefix(sl.name, prefixSTS) && sl.withheld == "" {
-				sl.withheld = fmt.Sprintf("%s%s is not ours yet (see the conflict): the pointer to the policy waits for the policy host", prefixPolicyHost, d.Name)
+			if planned[sl.name] {
+				continue
 			}
+			planned[sl.name] = true
 			cs := spec.diffSlot(sl, byName[sl.name])
-			if strings.HasPrefix(sl.name, prefixPolicyHost) && hasConflict(cs) {
-				hostBlocked = true
+			for i := range cs {
+				cs[i].Domain, cs[i].Zone, cs[i].Provider, cs[i].Kind, cs[i].Gated = d.Name, zone, provider, sl.kind.Name, sl.kind.Gated
+				if cs[i].Action == Conflict && conflictAt[sl.kind.Name] == "" {
+					conflictAt[sl.kind.Name] = sl.name
+				}
 			}
+			// Policy before pointer: while the name a kind waits for holds
+			// records we do not own, the kind's changes wait too.
+			if at := conflictAt[sl.kind.WaitsFor]; sl.kind.WaitsFor != "" && at != "" {
+				hold(cs, fmt.Sprintf("%s is not ours yet (see the conflict): %s", strings.TrimSuffix(at, "."), sl.kind.WaitsWhy))
+			}
+			if len(sl.want) == 0 {
+				removals = append(removals, cs)
+			} else {
+				writes = append(writes, cs)
+			}
+		}
+		// Writes in kind order; removals after them, in reverse.
+		var changes []Change
+		for _, cs := range writes {
 			changes = append(changes, cs...)
+		}
+		for i := len(removals) - 1; i >= 0; i-- {
+			changes = append(changes, removals[i]...)
 		}
 		if len(changes) == 0 {
 			zp.InSync = append(zp.InSync, d.Name)
-		}
-		for i := range changes {
-			changes[i].Domain, changes[i].Zone, changes[i].Provider = d.Name, zone, provider
 		}
 		zp.Changes = append(zp.Changes, changes...)
 	}
 	return zp
 }
 
-func hasConflict(cs []Change) bool {
-	for _, c := range cs {
-		if c.Action == Conflict {
-			return true
-		}
-	}
-	return false
-}
-
 // dnssecTypes are maintained by the signer, never by hand: they sit beside
 // every name of a signed zone and conflict with nothing.
 var dnssecTypes = map[string]bool{"RRSIG": true, "NSEC": true, "NSEC3": true, "NSEC3PARAM": true, "DNSKEY": true, "DS": true, "CDS": true, "CDNSKEY": true}
 
+// diffSlot sorts the live records at one name of one kind and dispatches on
+// the type the kind wants there: a CNAME, a set of other records (TXT,
+// TLSA, ...), or nothing (remove ours).
 func (s Spec) diffSlot(sl slot, live []Record) []Change {
-	var cnames, owned, foreignTXT, others []Record
+	k := sl.kind
+	var cnames, owned, foreign, others []Record
 	for _, r := range live {
 		switch {
 		case r.Type == "CNAME":
 			cnames = append(cnames, r)
-		case r.Type == "TXT" && sl.owns(r.Value):
+		case k.owns(r):
 			owned = append(owned, r)
-		case r.Type == "TXT":
-			foreignTXT = append(foreignTXT, r)
+		case k.holds(r.Type):
+			foreign = append(foreign, r)
 		case !dnssecTypes[r.Type]:
 			others = append(others, r)
 		}
 	}
-	if sl.want.Type == "CNAME" {
-		return s.diffCNAME(sl, cnames, owned, foreignTXT, others)
+	switch {
+	case len(sl.want) == 0:
+		return s.diffRemove(sl, cnames, owned)
+	case sl.want[0].Type == "CNAME":
+		return s.diffCNAME(sl, cnames, owned, append(foreign, others...))
 	}
-	return s.diffTXT(sl, cnames, owned, foreignTXT)
+	return s.diffSet(sl, cnames, owned, foreign)
 }
 
-func (s Spec) diffCNAME(sl slot, cnames, owned, foreignTXT, others []Record) []Change {
-	want := sl.want
+// diffCNAME plans the one CNAME sl wants: records beside it are in its way,
+// ours are removed first, anyone else's are a conflict.
+func (s Spec) diffCNAME(sl slot, cnames, owned, blockers []Record) []Change {
+	want := sl.want[0]
 	if len(cnames) > 0 {
-		if len(cnames) == 1 && cnames[0].Value == want.Value {
+		if len(cnames) == 1 && Same(cnames[0], want) {
 			return nil
 		}
-		if sl.delegation != "" && !s.allOurs(sl, cnames) {
+		if sl.kind.Delegable && !s.allOurs(sl, cnames) {
 			return []Change{conflict(sl.name, cnames, fmt.Sprintf("points elsewhere; we need a CNAME to %s; left alone", want.Value))}
 		}
-		return sl.hold([]Change{{Name: sl.name, Type: "CNAME", Action: Update, Old: values(cnames), New: []string{want.Value}, Have: cnames, Want: []Record{want}}})
+		return []Change{{Name: sl.name, Type: "CNAME", Action: Update, Old: values(cnames), New: values(sl.want), Have: cnames, Want: sl.want}}
 	}
-	blockers := append(append([]Record(nil), foreignTXT...), others...)
 	if len(blockers) > 0 {
 		reason := fmt.Sprintf("conflicts with the CNAME to %s we need; left alone", want.Value)
 		var out []Change
-		for _, group := range byType(append(blockers, owned...)) {
+		for _, group := range byType(append(append([]Record(nil), blockers...), owned...)) {
 			out = append(out, conflict(sl.name, group, reason))
 		}
 		return out
 	}
 	var out []Change
-	if len(owned) > 0 {
-		out = append(out, Change{Name: sl.name, Type: "TXT", Action: Delete, Old: values(owned),
-			Reason: fmt.Sprintf("moves to %s (delegated layout)", want.Value), Have: owned})
+	for _, group := range byType(owned) {
+		out = append(out, Change{Name: sl.name, Type: group[0].Type, Action: Delete, Old: values(group),
+			Reason: fmt.Sprintf("moves to %s (delegated layout)", want.Value), Have: group})
 	}
-	out = append(out, Change{Name: sl.name, Type: "CNAME", Action: Create, New: []string{want.Value}, Want: []Record{want}})
-	return sl.hold(out)
+	return append(out, Change{Name: sl.name, Type: "CNAME", Action: Create, New: values(sl.want), Want: sl.want})
 }
 
-// hold marks every change of a withheld slot withheld: the old record stays
-// until the new one may go out, so the name never goes empty meanwhile.
-func (sl slot) hold(changes []Change) []Change {
-	if sl.withheld == "" {
-		return changes
-	}
-	for i := range changes {
-		changes[i].Action, changes[i].Reason = Withheld, sl.withheld
-	}
-	return changes
-}
-
-func (s Spec) diffTXT(sl slot, cnames, owned, foreignTXT []Record) []Change {
-	want := sl.want
+// diffSet plans the records sl wants, RRset by RRset (one per type), keeping
+// the foreign records of each; a CNAME at the name hides them and goes
+// first when it is ours.
+func (s Spec) diffSet(sl slot, cnames, owned, foreign []Record) []Change {
 	var out []Change
 	if len(cnames) > 0 {
-		if !s.allOurs(sl, cnames) {
-			return []Change{conflict(sl.name, cnames, "a CNAME here hides the TXT record we need; left alone")}
+		if !sl.kind.Delegable || !s.allOurs(sl, cnames) {
+			return []Change{conflict(sl.name, cnames, fmt.Sprintf("a CNAME here hides the %s record we need; left alone", sl.want[0].Type))}
 		}
 		out = append(out, Change{Name: sl.name, Type: "CNAME", Action: Delete, Old: values(cnames),
-			Reason: "replaced by this domain's own TXT record (direct layout)", Have: cnames})
+			Reason: fmt.Sprintf("replaced by this domain's own %s record (direct layout)", sl.want[0].Type), Have: cnames})
 	}
-	if len(owned) == 1 && mtasts.EquivalentTXT(owned[0].Value, want.Value) {
-		return out
+	wantByType := map[string][]Record{}
+	for _, group := range byType(sl.want) {
+		wantByType[group[0].Type] = group
 	}
-	ch := Change{Name: sl.name, Type: "TXT", Action: Create, Old: values(owned), New: []string{want.Value},
-		Have: owned, Want: []Record{want}, Keep: foreignTXT}
-	if len(owned) > 0 {
-		ch.Action = Update
+	ownedByType := map[string][]Record{}
+	for _, group := range byType(owned) {
+		ownedByType[group[0].Type] = group
 	}
-	if len(owned) > 1 {
-		ch.Reason = fmt.Sprintf("%d records: senders ignore all of them; replacing them with one", len(owned))
+	for _, group := range byType(sl.want) {
+		typ := group[0].Type
+		have := ownedByType[typ]
+		if sameSet(have, group) {
+			continue
+		}
+		ch := Change{Name: sl.name, Type: typ, Action: Create, Old: values(have), New: values(group),
+			Have: have, Want: group, Keep: ofType(foreign, typ)}
+		if len(have) > 0 {
+			ch.Action = Update
+		}
+		if sl.kind.Unique && len(have) > 1 {
+			ch.Reason = fmt.Sprintf("%d records: senders ignore all of them; replacing them with one", len(have))
+		}
+		out = append(out, ch)
 	}
-	return sl.hold(append(out, ch))
+	// Ours of a type no longer wanted here go.
+	for _, group := range byType(owned) {
+		if typ := group[0].Type; wantByType[typ] == nil {
+			out = append(out, Change{Name: sl.name, Type: typ, Action: Delete, Old: values(group), Have: group, Keep: ofType(foreign, typ)})
+		}
+	}
+	return out
+}
+
+// diffRemove removes our records at a name where nothing is wanted: the
+// records the kind owns and a CNAME that is ours.
+func (s Spec) diffRemove(sl slot, cnames, owned []Record) []Change {
+	var out []Change
+	var ours []Record
+	for _, c := range cnames {
+		if sl.kind.owns(c) || (sl.kind.Delegable && s.allOurs(sl, []Record{c})) {
+			ours = append(ours, c)
+		}
+	}
+	for _, group := range byType(append(ours, owned...)) {
+		out = append(out, Change{Name: sl.name, Type: group[0].Type, Action: Delete, Old: values(group), Have: group})
+	}
+	return out
 }
 
 // allOurs reports whether every CNAME points where our delegated layout
 // would point this name: the same prefix under a domain we manage.
 func (s Spec) allOurs(sl slot, cnames []Record) bool {
 	for _, c := range cnames {
-		target, ok := strings.CutPrefix(c.Value, sl.delegation)
+		target, ok := strings.CutPrefix(c.Value, fqdn(sl.kind.Prefix))
 		if !ok || !s.Managed[strings.TrimSuffix(target, ".")] {
 			return false
 		}
@@ -228,6 +271,16 @@ func values(recs []Record) []string {
 		out[i] = r.Value
 	}
 	sort.Strings(out)
+	return out
+}
+
+func ofType(recs []Record, typ string) []Record {
+	var out []Record
+	for _, r := range recs {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
 	return out
 }
 

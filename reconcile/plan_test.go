@@ -17,20 +17,23 @@ const (
 )
 
 func spec(layout Layout) Spec {
+	return specFor("mail.example.com", rptTXT, layout)
+}
+
+func specFor(policyHost, tlsrpt string, layout Layout) Spec {
 	return Spec{
-		PolicyHost: "mail.example.com",
-		TLSRPT:     rptTXT,
-		Layout:     layout,
-		Primary:    "example.com",
-		TTL:        time.Hour,
-		Managed:    map[string]bool{"example.com": true, "example.org": true},
+		Kinds:   MTASTSKinds(policyHost, tlsrpt),
+		Layout:  layout,
+		Primary: "example.com",
+		TTL:     time.Hour,
+		Managed: map[string]bool{"example.com": true, "example.org": true},
 	}
 }
 
-// rec parses "name TYPE value" with an absolute name.
+// rec parses "name TYPE value" with an absolute name, as Ingest would.
 func rec(s string) Record {
 	f := strings.SplitN(s, " ", 3)
-	return Record{Name: f[0], Type: f[1], Value: f[2], TTL: time.Hour}
+	return Canonical(Record{Name: f[0], Type: f[1], Value: f[2], TTL: time.Hour})
 }
 
 func recs(ss ...string) []Record {
@@ -68,6 +71,7 @@ func TestPlanZone(t *testing.T) {
 		name   string
 		layout Layout
 		domain Domain
+		held   string // the gate's reason to hold the id back
 		live   []string
 		want   []string
 		inSync bool
@@ -134,8 +138,7 @@ func TestPlanZone(t *testing.T) {
 		},
 		{
 			name: "withheld id: the other records go ahead",
-			domain: Domain{Name: "example.org", Zone: "example.org", Provider: "p", PolicyID: id,
-				Withheld: "policy not served yet"},
+			held: "policy not served yet",
 			live: foreign,
 			want: []string{
 				"create mta-sts.example.org. CNAME  -> mail.example.com.",
@@ -145,8 +148,7 @@ func TestPlanZone(t *testing.T) {
 		},
 		{
 			name: "withheld id: our old delegated CNAME stays until the TXT may go out",
-			domain: Domain{Name: "example.org", Zone: "example.org", Provider: "p", PolicyID: id,
-				Withheld: "policy not served yet"},
+			held: "policy not served yet",
 			live: []string{inSync[0], inSync[2], "_mta-sts.example.org. CNAME _mta-sts.example.com."},
 			want: []string{
 				"withheld _mta-sts.example.org. CNAME _mta-sts.example.com. -> ",
@@ -156,9 +158,8 @@ func TestPlanZone(t *testing.T) {
 		{
 			name:   "delegated and withheld: no CNAME to the primary's id yet",
 			layout: Delegated,
-			domain: Domain{Name: "example.org", Zone: "example.org", Provider: "p", PolicyID: id,
-				Withheld: "policy not served yet"},
-			live: []string{inSync[0], "_smtp._tls.example.org. CNAME _smtp._tls.example.com.", "_mta-sts.example.org. TXT v=STSv1; id=old"},
+			held:   "policy not served yet",
+			live:   []string{inSync[0], "_smtp._tls.example.org. CNAME _smtp._tls.example.com.", "_mta-sts.example.org. TXT v=STSv1; id=old"},
 			want: []string{
 				"withheld _mta-sts.example.org. TXT v=STSv1; id=old -> ",
 				"withheld _mta-sts.example.org. CNAME  -> _mta-sts.example.com.",
@@ -213,6 +214,9 @@ func TestPlanZone(t *testing.T) {
 				d = org
 			}
 			zp := PlanZone(spec(layout), d.Zone, "p", []Domain{d}, recs(tt.live...))
+			if tt.held != "" {
+				zp = zp.Withhold(map[Hold]string{{Domain: d.Name, Kind: KindSTS}: tt.held})
+			}
 			if diff := cmp.Diff(tt.want, short(zp.Changes)); diff != "" {
 				t.Errorf("changes (-want +got):\n%s", diff)
 			}
@@ -224,8 +228,7 @@ func TestPlanZone(t *testing.T) {
 }
 
 func TestPlanZonePolicyHostIsTheDomainsOwn(t *testing.T) {
-	s := spec(Direct)
-	s.PolicyHost = "mta-sts.example.org"
+	s := specFor("mta-sts.example.org", rptTXT, Direct)
 	live := recs("mta-sts.example.org. A 192.0.2.80", inSync[1], inSync[2])
 	zp := PlanZone(s, "example.org", "p", []Domain{{Name: "example.org", PolicyID: id}}, live)
 	if len(zp.Changes) != 0 {
@@ -238,8 +241,7 @@ func TestPlanZonePolicyHostIsTheDomainsOwn(t *testing.T) {
 }
 
 func TestPlanZoneTLSRPTLeftAloneWhenNotConfigured(t *testing.T) {
-	s := spec(Direct)
-	s.TLSRPT = ""
+	s := specFor("mail.example.com", "", Direct)
 	live := recs("_smtp._tls.example.org. TXT v=TLSRPTv1; rua=mailto:someone@else.example")
 	zp := PlanZone(s, "example.org", "p", []Domain{{Name: "example.org", PolicyID: id}}, live)
 	for _, c := range zp.Changes {

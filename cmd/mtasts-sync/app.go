@@ -20,6 +20,7 @@ import (
 	"github.com/mtasts-sync/mtasts-sync/internal/config"
 	"github.com/mtasts-sync/mtasts-sync/internal/dnsname"
 	"github.com/mtasts-sync/mtasts-sync/internal/engine"
+	"github.com/mtasts-sync/mtasts-sync/internal/render"
 	"github.com/mtasts-sync/mtasts-sync/providers"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
@@ -216,27 +217,27 @@ func dnsShortcut(c *cli.Context) bool {
 	return false
 }
 
-func style(c *cli.Context, e env) reconcile.Style {
+func style(c *cli.Context, e env) render.Style {
 	if c.Bool("no-color") || e.getenv("NO_COLOR") != "" {
-		return reconcile.Style{}
+		return render.Style{}
 	}
 	if e.terminal != nil {
-		return reconcile.Style{Color: e.terminal(e.stdout)}
+		return render.Style{Color: e.terminal(e.stdout)}
 	}
 	f, ok := e.stdout.(*os.File)
 	if !ok {
-		return reconcile.Style{}
+		return render.Style{}
 	}
 	fi, err := f.Stat()
-	return reconcile.Style{Color: err == nil && fi.Mode()&os.ModeCharDevice != 0}
+	return render.Style{Color: err == nil && fi.Mode()&os.ModeCharDevice != 0}
 }
 
 func writePlan(c *cli.Context, e env, p reconcile.Plan) error {
 	switch c.String("output") {
 	case "json":
-		return p.WriteJSON(e.stdout)
+		return render.JSON(e.stdout, p)
 	case "text", "":
-		return p.WriteText(e.stdout, style(c, e))
+		return render.Text(e.stdout, p, style(c, e))
 	}
 	return fail(fmt.Errorf("--output %q: want text or json", c.String("output")), exitError)
 }
@@ -317,7 +318,7 @@ func writeApply(c *cli.Context, e env, p reconcile.Plan, rep engine.Report, sum 
 	if c.String("output") == "json" {
 		return writeApplyJSON(e.stdout, p, rep, sum)
 	}
-	if err := p.WriteText(e.stdout, style(c, e)); err != nil {
+	if err := render.Text(e.stdout, p, style(c, e)); err != nil {
 		return err
 	}
 	applied, zones := 0, 0
@@ -355,7 +356,7 @@ func writeApplyJSON(w io.Writer, p reconcile.Plan, rep engine.Report, sum engine
 		Error      string          `json:"error,omitempty"`
 	}{Results: []zoneResult{}, PolicyFile: rep.PolicyFile, Run: sum}
 	var buf jsonBuffer
-	if err := p.WriteJSON(&buf); err != nil {
+	if err := render.JSON(&buf, p); err != nil {
 		return err
 	}
 	doc.Plan = json.RawMessage(buf)

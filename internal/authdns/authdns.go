@@ -72,10 +72,11 @@ func New(opts Options) *Client {
 	return &Client{opts: opts}
 }
 
-// Records asks the authoritative servers of zone for the CNAME and TXT
-// records owned by each of names (FQDNs inside zone). For each name it
-// queries TXT and CNAME and keeps answer records whose owner is the name
-// (a CNAME in the answer to a TXT query is kept: it is at the name). It
+// Records asks the authoritative servers of zone for the records each
+// query names (FQDNs inside zone, with the record types that matter there:
+// the kinds' types, reconcile.Spec.Queries). For each name it queries each
+// type and keeps answer records whose owner is the name (a CNAME in the
+// answer to a TXT query is kept: it is at the name). It
 // returns the records every server agrees on, sorted, with the smallest TTL
 // any server gave; Raw is empty since these records did not come from a
 // provider. NXDOMAIN and NODATA mean no records. Anything that leaves doubt
@@ -83,12 +84,12 @@ func New(opts Options) *Client {
 // NXDOMAIN, an answer without the AA bit, a truncated answer not recovered
 // over TCP, servers that disagree, a zone without NS or an NS without
 // address.
-func (c *Client) Records(ctx context.Context, zone string, names []string) ([]reconcile.Record, error) {
+func (c *Client) Records(ctx context.Context, zone string, queries []reconcile.Query) ([]reconcile.Record, error) {
 	zone = canonical(zone)
 	if _, ok := dns.IsDomainName(zone); !ok {
 		return nil, fmt.Errorf("zone %q: not a valid domain name", zone)
 	}
-	owners, err := ownerNames(zone, names)
+	owners, err := ownerNames(zone, queries)
 	if err != nil {
 		return nil, err
 	}
@@ -107,8 +108,9 @@ func (c *Client) Records(ctx context.Context, zone string, names []string) ([]re
 	var mu sync.Mutex
 	var jobs []func(context.Context) error
 	for i, server := range servers {
-		for _, name := range owners {
-			for _, qtype := range []uint16{dns.TypeTXT, dns.TypeCNAME} {
+		for _, o := range owners {
+			name := o.name
+			for _, qtype := range o.types {
 				jobs = append(jobs, func(ctx context.Context) error {
 					recs, err := c.authoritative(ctx, server, name, qtype)
 					if err != nil {
@@ -139,20 +141,44 @@ func (c *Client) Records(ctx context.Context, zone string, names []string) ([]re
 	return answers[0].sorted(), nil
 }
 
-// ownerNames validates names and returns them canonical and deduplicated.
-func ownerNames(zone string, names []string) ([]string, error) {
-	var out []string
-	for _, n := range names {
-		name := canonical(n)
+// owner is one name to ask and the query types to ask it.
+type owner struct {
+	name  string
+	types []uint16
+}
+
+// ownerNames validates the queries and returns their names canonical and
+// deduplicated, each with its types (CNAME always among them: a CNAME at
+// one of our names is ours or in the way).
+func ownerNames(zone string, queries []reconcile.Query) ([]owner, error) {
+	var out []owner
+	index := map[string]int{}
+	for _, q := range queries {
+		name := canonical(q.Name)
 		if _, ok := dns.IsDomainName(name); !ok || name == "." {
-			return nil, fmt.Errorf("zone %s: name %q: not a valid domain name", zone, n)
+			return nil, fmt.Errorf("zone %s: name %q: not a valid domain name", zone, q.Name)
 		}
 		if !dns.IsSubDomain(zone, name) {
 			return nil, fmt.Errorf("zone %s: name %s is outside the zone: pass only names of that zone", zone, name)
 		}
-		if !slices.Contains(out, name) {
-			out = append(out, name)
+		i, ok := index[name]
+		if !ok {
+			i = len(out)
+			index[name] = i
+			out = append(out, owner{name: name})
 		}
+		for _, t := range append([]string{"CNAME"}, q.Types...) {
+			qtype, ok := dns.StringToType[strings.ToUpper(t)]
+			if !ok {
+				return nil, fmt.Errorf("zone %s: name %s: unknown record type %q", zone, name, t)
+			}
+			if !slices.Contains(out[i].types, qtype) {
+				out[i].types = append(out[i].types, qtype)
+			}
+		}
+	}
+	for i := range out {
+		slices.Sort(out[i].types)
 	}
 	return out, nil
 }

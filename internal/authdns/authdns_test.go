@@ -236,7 +236,7 @@ func TestRecordsOneServer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := startServer(t, tt.sc)
 			c := New(Options{Resolver: srv.addr, Timeout: tt.timeout})
-			got, err := c.Records(t.Context(), "Example.COM", ourNames)
+			got, err := c.Records(t.Context(), "Example.COM", txtAndCNAME(ourNames...))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Records() error = %v, want one containing %q", err, tt.wantErr)
@@ -258,7 +258,7 @@ func TestRecordsOneServer(t *testing.T) {
 
 func TestRecordsAsksExplicitTypesWithoutRecursion(t *testing.T) {
 	srv := startServer(t, scenario{records: present, truncate: "udp"})
-	if _, err := New(Options{Resolver: srv.addr}).Records(t.Context(), zone, ourNames); err != nil {
+	if _, err := New(Options{Resolver: srv.addr}).Records(t.Context(), zone, txtAndCNAME(ourNames...)); err != nil {
 		t.Fatalf("Records() error = %v", err)
 	}
 	asked := map[string]int{}
@@ -302,7 +302,7 @@ func TestRecordsValidatesNames(t *testing.T) {
 				asked = true
 				return nil, errors.New("must not be asked")
 			}})
-			_, err := c.Records(t.Context(), tt.zone, tt.names)
+			_, err := c.Records(t.Context(), tt.zone, txtAndCNAME(tt.names...))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Records() error = %v, want one containing %q", err, tt.wantErr)
 			}
@@ -392,7 +392,7 @@ func TestRecordsOddReplies(t *testing.T) {
 			c := New(Options{Resolver: "192.0.2.53:53", Exchange: func(_ context.Context, network, _ string, m *dns.Msg) (*dns.Msg, error) {
 				return tt.reply(network, m)
 			}})
-			_, err := c.Records(t.Context(), zone, ourNames)
+			_, err := c.Records(t.Context(), zone, txtAndCNAME(ourNames...))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Records() error = %v, want one containing %q", err, tt.wantErr)
 			}
@@ -404,7 +404,7 @@ func TestRecordsCanceledContext(t *testing.T) {
 	srv := startServer(t, scenario{silent: true})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err := New(Options{Resolver: srv.addr}).Records(ctx, zone, ourNames)
+	_, err := New(Options{Resolver: srv.addr}).Records(ctx, zone, txtAndCNAME(ourNames...))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Records(canceled) error = %v, want context.Canceled", err)
 	}
@@ -515,7 +515,7 @@ func TestRecordsNameserverDiscovery(t *testing.T) {
 				setup.servers[addr] = startServer(t, scenario{records: records})
 			}
 			c := New(Options{NSResolver: setup.resolver.addr, IPv4Only: tt.ipv4Only, Exchange: setup.exchange})
-			got, err := c.Records(t.Context(), zone, ourNames)
+			got, err := c.Records(t.Context(), zone, txtAndCNAME(ourNames...))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Records() error = %v\nwant one containing %q", err, tt.wantErr)
@@ -566,7 +566,7 @@ func TestRecordsBIND(t *testing.T) {
 		"mta-sts.example.test.", "_mta-sts.example.test.", "_smtp._tls.example.test.",
 		"_mta-sts.other.example.test.", "nodata.example.test.", "missing.example.test.",
 	}
-	got, err := New(Options{Resolver: s.Addr}).Records(t.Context(), zone, names)
+	got, err := New(Options{Resolver: s.Addr}).Records(t.Context(), zone, txtAndCNAME(names...))
 	if err != nil {
 		t.Fatalf("Records() from BIND: %v", err)
 	}
@@ -576,7 +576,7 @@ func TestRecordsBIND(t *testing.T) {
 		t.Fatalf("GetRecords: %v", err)
 	}
 	shown := recordSet{}
-	for _, r := range reconcile.FromLibdns(zone, live) {
+	for _, r := range reconcile.Ingest(zone, live, reconcile.IngestOptions{}) {
 		if slices.Contains(names, r.Name) && (r.Type == "TXT" || r.Type == "CNAME") {
 			r.Raw = nil
 			shown.add(r)
@@ -592,7 +592,7 @@ func TestRecordsBIND(t *testing.T) {
 
 	// GetRecords keeps miekg's escapes in TXT data; DNS answers give the
 	// raw bytes, which is what a sender compares.
-	quoted, err := New(Options{Resolver: s.Addr}).Records(t.Context(), zone, []string{"quoted.example.test."})
+	quoted, err := New(Options{Resolver: s.Addr}).Records(t.Context(), zone, txtAndCNAME("quoted.example.test."))
 	if err != nil {
 		t.Fatalf("Records(quoted) from BIND: %v", err)
 	}
@@ -606,7 +606,7 @@ func BenchmarkRecords(b *testing.B) {
 	c := New(Options{Resolver: srv.addr})
 	ctx := context.Background()
 	for b.Loop() {
-		if _, err := c.Records(ctx, zone, ourNames); err != nil {
+		if _, err := c.Records(ctx, zone, txtAndCNAME(ourNames...)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -646,7 +646,7 @@ func TestTXTValueIsRawBytes(t *testing.T) {
 		if err := m.Unpack(txtMessage(tt.chunks)); err != nil {
 			t.Fatalf("unpack %q: %v", tt.chunks, err)
 		}
-		got := ownRecords(".", m.Answer)
+		got := ownRecords(".", dns.TypeTXT, m.Answer)
 		if len(got) != 1 || got[0].Value != tt.want {
 			t.Errorf("value of TXT %q = %v, want %q", tt.chunks, got, tt.want)
 		}
@@ -674,7 +674,7 @@ func FuzzTXTValue(f *testing.F) {
 		if err := m.Unpack(txtMessage(chunks)); err != nil {
 			t.Fatalf("unpack: %v", err)
 		}
-		got := ownRecords(".", m.Answer)
+		got := ownRecords(".", dns.TypeTXT, m.Answer)
 		if len(got) != 1 || got[0].Value != text {
 			t.Fatalf("TXT %q read back as %v", text, got)
 		}
@@ -705,7 +705,7 @@ func FuzzReply(f *testing.F) {
 		if checkReply(req, &m) != nil || checkAuthoritative(&m) != nil {
 			return
 		}
-		for _, r := range ownRecords("_mta-sts.example.com.", m.Answer) {
+		for _, r := range ownRecords("_mta-sts.example.com.", dns.TypeTXT, m.Answer) {
 			if r.Name != "_mta-sts.example.com." || (r.Type != "TXT" && r.Type != "CNAME") {
 				t.Fatalf("kept %+v for another name or type", r)
 			}
@@ -714,4 +714,46 @@ func FuzzReply(f *testing.F) {
 			}
 		}
 	})
+}
+
+// txtAndCNAME asks each name for its TXT and CNAME records, as the MTA-STS
+// kinds do.
+func txtAndCNAME(names ...string) []reconcile.Query {
+	out := make([]reconcile.Query, len(names))
+	for i, n := range names {
+		out[i] = reconcile.Query{Name: n, Types: []string{"TXT"}}
+	}
+	return out
+}
+
+// TestOwnRecordsFollowTheKinds: a kind's own type (TLSA here) comes back
+// canonical, the CNAME at the name too, and other types are dropped.
+func TestOwnRecordsFollowTheKinds(t *testing.T) {
+	const name = "_25._tcp.mx.example.com."
+	var answer []dns.RR
+	for _, s := range []string{
+		name + " 300 IN TLSA 3 1 1 ABCDEF0123",
+		name + " 300 IN TXT \"not asked for\"",
+		"other.example.com. 300 IN TLSA 3 1 1 00",
+	} {
+		rr, err := dns.NewRR(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer = append(answer, rr)
+	}
+	got := ownRecords(name, dns.TypeTLSA, answer)
+	if len(got) != 1 || got[0].Type != "TLSA" || got[0].Value != "3 1 1 abcdef0123" {
+		t.Errorf("ownRecords(TLSA) = %+v, want one TLSA 3 1 1 abcdef0123", got)
+	}
+	owners, err := ownerNames("example.com.", []reconcile.Query{{Name: name, Types: []string{"TLSA"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(owners) != 1 || !slices.Equal(owners[0].types, []uint16{dns.TypeCNAME, dns.TypeTLSA}) {
+		t.Errorf("asks %+v, want CNAME and TLSA", owners)
+	}
+	if _, err := ownerNames("example.com.", []reconcile.Query{{Name: name, Types: []string{"BOGUS"}}}); err == nil || !strings.Contains(err.Error(), "BOGUS") {
+		t.Errorf("unknown type: err = %v", err)
+	}
 }

@@ -16,8 +16,8 @@ import (
 )
 
 // authoritative asks server for the records of type qtype at name and
-// returns the TXT and CNAME records owned by name, or an error when the
-// answer is not the zone's own word on it.
+// returns the records of that type and the CNAME owned by name, or an
+// error when the answer is not the zone's own word on it.
 func (c *Client) authoritative(ctx context.Context, server, name string, qtype uint16) ([]reconcile.Record, error) {
 	resp, err := c.query(ctx, server, name, qtype, false)
 	if err != nil {
@@ -26,7 +26,7 @@ func (c *Client) authoritative(ctx context.Context, server, name string, qtype u
 	if err := checkAuthoritative(resp); err != nil {
 		return nil, fmt.Errorf("server %s, %s %s: %w", server, dns.TypeToString[qtype], name, err)
 	}
-	return ownRecords(name, resp.Answer), nil
+	return ownRecords(name, qtype, resp.Answer), nil
 }
 
 // checkAuthoritative accepts a NOERROR or NXDOMAIN answer that carries the
@@ -43,26 +43,29 @@ func checkAuthoritative(resp *dns.Msg) error {
 	return nil
 }
 
-// ownRecords converts the TXT and CNAME records owned by name; records of
-// other owners (a CNAME's in-zone target added by the server) and other
-// types are not ours to judge.
-func ownRecords(name string, answer []dns.RR) []reconcile.Record {
+// ownRecords converts the records of type qtype and the CNAME owned by
+// name into canonical records; records of other owners (a CNAME's in-zone
+// target added by the server) and other types are not ours to judge.
+func ownRecords(name string, qtype uint16, answer []dns.RR) []reconcile.Record {
 	var out []reconcile.Record
 	for _, rr := range answer {
 		h := rr.Header()
-		if h.Class != dns.ClassINET || !strings.EqualFold(dns.Fqdn(h.Name), name) {
+		if h.Class != dns.ClassINET || !strings.EqualFold(dns.Fqdn(h.Name), name) ||
+			(h.Rrtype != qtype && h.Rrtype != dns.TypeCNAME) {
 			continue
 		}
-		rec := reconcile.Record{Name: name, TTL: time.Duration(h.Ttl) * time.Second}
+		rec := reconcile.Record{Name: name, Type: dns.TypeToString[h.Rrtype], TTL: time.Duration(h.Ttl) * time.Second}
 		switch v := rr.(type) {
 		case *dns.TXT:
-			rec.Type, rec.Value = "TXT", txtValue(v.Txt)
+			rec.Value = txtValue(v.Txt)
 		case *dns.CNAME:
-			rec.Type, rec.Value = "CNAME", canonical(v.Target)
+			rec.Value = v.Target
 		default:
-			continue
+			// Other types (TLSA, ...) in presentation form, the way
+			// providers hand their data back.
+			rec.Value = strings.TrimPrefix(rr.String(), h.String())
 		}
-		out = append(out, rec)
+		out = append(out, reconcile.Canonical(rec))
 	}
 	return out
 }

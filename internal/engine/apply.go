@@ -34,25 +34,11 @@ func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 		rep.Err = fmt.Errorf("%w (no DNS record was changed, so no id points at a policy that is not served)", err)
 		return rep
 	}
-	if run.stepsPending() {
-		// The policy just changed where senders fetch it: hold back every id
-		// whose policy is not served as published yet.
-		plans := make([]reconcile.ZonePlan, len(run.zones))
-		idx := map[string]int{}
-		for i, zs := range run.zones {
-			idx[zs.zone+" "+zs.provider] = i
-		}
-		for _, zp := range run.Plan.Zones {
-			if i, ok := idx[zp.Zone+" "+zp.Provider]; ok {
-				plans[i] = zp
-			}
-		}
-		e.gateIDs(ctx, run, plans, true, held)
-		for i, zp := range run.Plan.Zones {
-			if j, ok := idx[zp.Zone+" "+zp.Provider]; ok {
-				run.Plan.Zones[i] = plans[j]
-			}
-		}
+	if run.Plan.StepsPending() {
+		// The policy just changed where senders fetch it: hold back every
+		// id whose policy is not served as published yet. The plan only
+		// loses work here, never gains any.
+		run.Plan = reconcile.Withhold(run.Plan, e.gateHolds(ctx, run.Plan, true, held))
 	}
 	errs := mailcowErrs
 	var todo []reconcile.ZonePlan
@@ -92,33 +78,31 @@ func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 // (err). A mailcow entry is per domain: one that cannot be written holds
 // back that domain's id, and its alias domains', while the others go on.
 func (e *Engine) publish(ctx context.Context, run *Run, rep *Report) (held map[string]string, errs []error, err error) {
-	if run.policyFile != nil {
-		if err := WriteFileAtomic(e.cfg.Policy.File, run.policyFile.Render()); err != nil {
-			return nil, nil, fmt.Errorf("writing the policy file: %w", err)
-		}
-		rep.PolicyFile = e.cfg.Policy.File
-		e.opts.Log.Info("policy file written", "file", e.cfg.Policy.File, "id", run.policyFile.ID())
-	}
 	held = map[string]string{}
-	for _, s := range run.mailcowSTS {
-		var err error
-		if s.add {
-			err = e.mailcow.AddSTS(ctx, s.sts)
-		}
-		// An inactive entry serves nothing, like no entry at all: adding it
-		// finds it there, and editing it (active again) is what was meant.
-		if !s.add || errors.Is(err, mailcow.ErrSTSExists) {
-			err = e.mailcow.EditSTS(ctx, s.sts)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("mailcow policy of %s: %w", s.sts.Domain, err))
-			held[s.sts.Domain] = fmt.Sprintf("mailcow's policy of %s could not be written, so its id waits: %v", s.sts.Domain, err)
+	for _, st := range run.Plan.Steps {
+		if st.Action != reconcile.Create && st.Action != reconcile.Update {
 			continue
 		}
-		rep.MailcowPolicies = append(rep.MailcowPolicies, s.sts.Domain)
-		e.opts.Log.Info("mailcow policy written", "domain", s.sts.Domain)
+		switch st.Kind {
+		case reconcile.StepPolicyFile:
+			if err := WriteFileAtomic(st.Target, st.Content); err != nil {
+				return nil, nil, fmt.Errorf("writing the policy file: %w", err)
+			}
+			rep.PolicyFile = st.Target
+			e.opts.Log.Info("policy file written", "file", st.Target)
+		case reconcile.StepMailcowPolicy:
+			if err := e.writeMailcowSTS(ctx, st.MailcowSTS); err != nil {
+				errs = append(errs, fmt.Errorf("mailcow policy of %s: %w", st.Target, err))
+				held[st.Target] = fmt.Sprintf("mailcow's policy of %s could not be written, so its id waits: %v", st.Target, err)
+				continue
+			}
+			rep.MailcowPolicies = append(rep.MailcowPolicies, st.Target)
+			e.opts.Log.Info("mailcow policy written", "domain", st.Target)
+		default:
+			return nil, nil, fmt.Errorf("the plan has a step of unknown kind %q: run plan again with this version", st.Kind)
+		}
 	}
-	for alias, target := range run.aliasOf {
+	for alias, target := range run.Plan.AliasOf {
 		if reason, ok := held[target]; ok {
 			held[alias] = reason
 		}
@@ -126,29 +110,52 @@ func (e *Engine) publish(ctx context.Context, run *Run, rep *Report) (held map[s
 	return held, errs, nil
 }
 
-// gateIDs fetches, the way a sender does, the policy of every domain whose
-// _mta-sts record the plans would create or change, and holds it back
-// where the policy cannot be fetched, or (compare) is not the one we
-// publish. Senders that see a new id fetch the policy at once; one they
-// cannot fetch leaves them with no policy or a stale one.
-func (e *Engine) gateIDs(ctx context.Context, run *Run, plans []reconcile.ZonePlan, compare bool, held map[string]string) {
-	if e.gate == nil && len(held) == 0 {
-		return
+// writeMailcowSTS adds or edits one mailcow MTA-STS entry.
+func (e *Engine) writeMailcowSTS(ctx context.Context, s *reconcile.MailcowSTS) error {
+	if s == nil {
+		return errors.New("the plan's step carries no entry")
 	}
-	type gated struct{ zone, domain string }
-	var todo []gated
-	for i, zp := range plans {
+	if e.mailcow == nil {
+		return errors.New("the config has no mailcow: section")
+	}
+	sts := mailcow.STS{Domain: s.Domain, Mode: s.Mode, MX: s.MX, MaxAge: s.MaxAge, Active: s.Active}
+	var err error
+	if s.Add {
+		err = e.mailcow.AddSTS(ctx, sts)
+	}
+	// An inactive entry serves nothing, like no entry at all: adding it
+	// finds it there, and editing it (active again) is what was meant.
+	if !s.Add || errors.Is(err, mailcow.ErrSTSExists) {
+		err = e.mailcow.EditSTS(ctx, sts)
+	}
+	return err
+}
+
+// gateHolds fetches, the way a sender does, the policy of every domain whose
+// gated records (the _mta-sts id, or in the delegated layout the CNAME that
+// makes the primary's id the domain's) the plan would create or change, and
+// returns why each must wait: its policy cannot be fetched, or (compare) is
+// not the one the plan publishes, or (held) could not be published. Senders
+// that see a new id fetch the policy at once; one they cannot fetch leaves
+// them with no policy or a stale one.
+func (e *Engine) gateHolds(ctx context.Context, p reconcile.Plan, compare bool, held map[string]string) map[reconcile.Hold]string {
+	if e.gate == nil && len(held) == 0 {
+		return nil
+	}
+	var todo []reconcile.Hold
+	seen := map[reconcile.Hold]bool{}
+	for _, zp := range p.Zones {
 		for _, c := range zp.Changes {
-			// The id, or in the delegated layout the CNAME that makes the
-			// primary's id this domain's, both send senders to mta-sts.D.
-			if (c.Type == "TXT" || c.Type == "CNAME") && strings.HasPrefix(c.Name, "_mta-sts.") && (c.Action == reconcile.Create || c.Action == reconcile.Update) {
-				todo = append(todo, gated{run.zones[i].zone + " " + run.zones[i].provider, c.Domain})
+			h := reconcile.Hold{Domain: c.Domain, Kind: c.Kind}
+			if c.Gated && (c.Action == reconcile.Create || c.Action == reconcile.Update) && !seen[h] {
+				seen[h] = true
+				todo = append(todo, h)
 			}
 		}
 	}
 	reasons := make([]string, len(todo))
 	e.each(len(todo), func(i int) {
-		d := todo[i].domain
+		d := todo[i].Domain
 		if r, ok := held[d]; ok {
 			reasons[i] = r
 			return
@@ -160,36 +167,18 @@ func (e *Engine) gateIDs(ctx context.Context, run *Run, plans []reconcile.ZonePl
 		switch {
 		case err != nil:
 			reasons[i] = err.Error() + "; the id is published once senders can fetch the policy: rerun later"
-		case compare && !f.Policy.Equal(run.expected[d]):
-			o, n := policyDiff(f.Policy.Normalize(), run.expected[d])
+		case compare && !f.Policy.Equal(p.Expected[d]):
+			o, n := policyDiff(f.Policy.Normalize(), p.Expected[d])
 			reasons[i] = fmt.Sprintf("https://mta-sts.%s/.well-known/mta-sts.txt serves another policy (%s, not %s); the id waits until the new policy is served", d, strings.Join(o, ", "), strings.Join(n, ", "))
 		}
 	})
-	withheld := map[string]map[string]string{}
-	for i, g := range todo {
-		if reasons[i] == "" {
-			continue
+	out := map[reconcile.Hold]string{}
+	for i, h := range todo {
+		if reasons[i] != "" {
+			out[h] = reasons[i]
 		}
-		if withheld[g.zone] == nil {
-			withheld[g.zone] = map[string]string{}
-		}
-		withheld[g.zone][g.domain] = reasons[i]
 	}
-	for i, zs := range run.zones {
-		w := withheld[zs.zone+" "+zs.provider]
-		if len(w) == 0 {
-			continue
-		}
-		for j := range run.zones[i].domains {
-			d := &run.zones[i].domains[j]
-			if r, ok := w[d.Name]; ok {
-				d.Withheld = r
-			}
-		}
-		cs := plans[i].ConfirmedByDNS
-		plans[i] = reconcile.PlanZone(run.spec, zs.zone, zs.provider, run.zones[i].domains, zs.live)
-		plans[i].ConfirmedByDNS = cs
-	}
+	return out
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same

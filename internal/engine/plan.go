@@ -15,37 +15,17 @@ import (
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
 
-// Run is a plan and what applying it needs.
+// Run is one run's plan. Everything apply needs besides credentials is in
+// the plan: apply executes it and never plans again.
 type Run struct {
 	Plan reconcile.Plan
-	spec reconcile.Spec
-	// zones hold what each zone plan was made from, to plan it again when
-	// the publish gate holds an id back.
-	zones []zoneState
-	// policyFile is the policy to write to policy.file, when it differs.
-	policyFile *mtasts.Policy
-	// mailcowSTS are the mailcow MTA-STS entries to add or edit.
-	mailcowSTS []stsStep
-	// expected is the policy each domain must serve before its id goes out.
-	expected map[string]mtasts.Policy
-	// aliasOf maps each mailcow alias domain to its target, whose policy
-	// mailcow serves for it.
-	aliasOf map[string]string
 }
 
-type zoneState struct {
+// zoneInput is what one zone's plan is made from.
+type zoneInput struct {
 	zone, provider string
 	domains        []reconcile.Domain
-	live           []reconcile.Record
 }
-
-type stsStep struct {
-	sts mailcow.STS
-	add bool
-}
-
-// stepsPending reports whether the policy changes before DNS does.
-func (r *Run) stepsPending() bool { return r.policyFile != nil || len(r.mailcowSTS) > 0 }
 
 // Plan reads every zone and returns what apply would change.
 func (e *Engine) Plan(ctx context.Context) (*Run, error) {
@@ -53,28 +33,27 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &Run{expected: map[string]mtasts.Policy{}, aliasOf: map[string]string{}}
+	run := &Run{Plan: reconcile.Plan{Expected: map[string]mtasts.Policy{}, AliasOf: map[string]string{}}}
 	run.Plan.Skipped = inv.Skipped
 	run.Plan.Warnings = append(append(run.Plan.Warnings, e.cfg.Warnings...), inv.Warnings...)
 	if err := e.policySteps(ctx, inv, run); err != nil {
 		return nil, err
 	}
-	run.spec = e.spec(inv)
+	spec := e.spec(inv)
 
-	groups := map[[2]string]*zoneState{}
+	groups := map[[2]string]*zoneInput{}
 	for _, t := range inv.Targets {
 		if t.Err != nil {
 			run.Plan.Zones = append(run.Plan.Zones, reconcile.ZonePlan{Zone: orUnknown(t.Zone), Provider: t.Provider, Domains: []string{t.Domain}, Err: t.Err})
 			continue
 		}
-		run.expected[t.Domain] = t.Policy
+		run.Plan.Expected[t.Domain] = t.Policy
 		if t.AliasOf != "" {
-			run.aliasOf[t.Domain] = t.AliasOf
+			run.Plan.AliasOf[t.Domain] = t.AliasOf
 		}
 		k := [2]string{t.Zone, t.Provider}
 		if groups[k] == nil {
-			groups[k] = &zoneState{zone: t.Zone, provider: t.Provider}
-			run.zones = append(run.zones, zoneState{})
+			groups[k] = &zoneInput{zone: t.Zone, provider: t.Provider}
 		}
 		groups[k].domains = append(groups[k].domains, reconcile.Domain{Name: t.Domain, Zone: t.Zone, Provider: t.Provider, PolicyID: t.PolicyID})
 	}
@@ -85,27 +64,25 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+" "+keys[i][1] < keys[j][0]+" "+keys[j][1] })
 	plans := make([]reconcile.ZonePlan, len(keys))
 	e.perZone(len(keys), func(i int) {
-		zs := groups[keys[i]]
-		run.zones[i] = *zs
-		if zp, ok := e.confirmByDNS(ctx, run.spec, zs); ok {
+		zi := groups[keys[i]]
+		if zp, ok := e.confirmByDNS(ctx, spec, zi); ok {
 			plans[i] = zp
 			return
 		}
-		live, err := e.readZone(ctx, zs.zone, zs.provider)
+		live, err := e.readZone(ctx, zi.zone, zi.provider)
 		if err != nil {
-			plans[i] = reconcile.ZonePlan{Zone: zs.zone, Provider: zs.provider, Err: fmt.Errorf("zone %s (provider %s): %w", zs.zone, zs.provider, err)}
-			for _, d := range zs.domains {
+			plans[i] = reconcile.ZonePlan{Zone: zi.zone, Provider: zi.provider, Err: fmt.Errorf("zone %s (provider %s): %w", zi.zone, zi.provider, err)}
+			for _, d := range zi.domains {
 				plans[i].Domains = append(plans[i].Domains, d.Name)
 			}
 			return
 		}
-		run.zones[i].live = live
-		plans[i] = reconcile.PlanZone(run.spec, zs.zone, zs.provider, zs.domains, live)
+		plans[i] = reconcile.PlanZone(spec, zi.zone, zi.provider, zi.domains, live)
 	})
+	run.Plan.Zones = append(run.Plan.Zones, plans...)
 	// Until the new policy is published, what is served is the old one:
 	// the gate can only ask whether it is served at all.
-	e.gateIDs(ctx, run, plans, !run.stepsPending(), nil)
-	run.Plan.Zones = append(run.Plan.Zones, plans...)
+	run.Plan = reconcile.Withhold(run.Plan, e.gateHolds(ctx, run.Plan, !run.Plan.StepsPending(), nil))
 	run.Plan.Sort()
 	return run, nil
 }
@@ -118,28 +95,25 @@ const wildcardProbe = "mtasts-sync-wildcard-probe."
 // hold exactly the desired records. Any doubt (no answer, a server that
 // disagrees or has not caught up, anything to change) reads the zone
 // through its provider instead.
-func (e *Engine) confirmByDNS(ctx context.Context, spec reconcile.Spec, zs *zoneState) (reconcile.ZonePlan, bool) {
+func (e *Engine) confirmByDNS(ctx context.Context, spec reconcile.Spec, zs *zoneInput) (reconcile.ZonePlan, bool) {
 	if e.authdns == nil || !e.providers[zs.provider].Remote() {
 		return reconcile.ZonePlan{}, false
 	}
-	var names []string
+	queries := spec.Queries(zs.domains)
 	probes := map[string]bool{}
 	for _, d := range zs.domains {
-		for _, r := range spec.Desired(d) {
-			names = append(names, r.Name)
-		}
 		// A wildcard would answer for our names although the zone holds
 		// none of them: a name nobody creates must come back empty.
 		probe := wildcardProbe + d.Name + "."
 		probes[probe] = true
-		names = append(names, probe)
+		queries = append(queries, reconcile.Query{Name: probe, Types: []string{"CNAME", "TXT"}})
 	}
 	select {
 	case e.dnsSlots <- struct{}{}:
 	case <-ctx.Done():
 		return reconcile.ZonePlan{}, false
 	}
-	recs, err := e.authdns.Records(ctx, zs.zone, names)
+	recs, err := e.authdns.Records(ctx, zs.zone, queries)
 	<-e.dnsSlots
 	if err != nil {
 		e.opts.Log.Debug("DNS shortcut not taken", "zone", zs.zone, "reason", err)
@@ -178,16 +152,23 @@ func orUnknown(zone string) string {
 	return zone
 }
 
+// kinds are the record kinds this config manages, in write order: the
+// one place a kind built from config (e.g. DANE TLSA) joins the run.
+func (e *Engine) kinds(inv Inventory) []reconcile.Kind {
+	var tlsrpt string
+	if e.cfg.TLSRPT != nil {
+		tlsrpt = mtasts.TLSRPTRecord{RUA: e.cfg.TLSRPT.RUA}.String()
+	}
+	return reconcile.MTASTSKinds(inv.PolicyHost, tlsrpt)
+}
+
 func (e *Engine) spec(inv Inventory) reconcile.Spec {
 	s := reconcile.Spec{
-		PolicyHost: inv.PolicyHost,
-		Layout:     reconcile.Layout(e.cfg.Layout),
-		Primary:    e.cfg.Primary,
-		TTL:        e.cfg.TTL,
-		Managed:    map[string]bool{},
-	}
-	if e.cfg.TLSRPT != nil {
-		s.TLSRPT = mtasts.TLSRPTRecord{RUA: e.cfg.TLSRPT.RUA}.String()
+		Kinds:   e.kinds(inv),
+		Layout:  reconcile.Layout(e.cfg.Layout),
+		Primary: e.cfg.Primary,
+		TTL:     e.cfg.TTL,
+		Managed: map[string]bool{},
 	}
 	// All of them, not only --domain's: whether a CNAME is ours must not
 	// depend on which domains this run looks at.
@@ -213,7 +194,6 @@ func (e *Engine) policySteps(ctx context.Context, inv Inventory, run *Run) error
 		run.Plan.Warnings = append(run.Plan.Warnings, lifecycle.ChangeWarnings("policy.file "+e.cfg.Policy.File, old, p, e.opts.Now())...)
 		if changed {
 			run.Plan.Steps = append(run.Plan.Steps, step)
-			run.policyFile = &p
 		}
 	case config.PolicyMailcowManaged:
 		return e.mailcowSteps(ctx, inv, run)
@@ -232,17 +212,16 @@ func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) erro
 		}
 	}
 	steps := make([]*reconcile.Step, len(targets))
-	sts := make([]*stsStep, len(targets))
 	warnings := make([][]string, len(targets))
 	errs := make([]error, len(targets))
 	e.each(len(targets), func(i int) {
 		t := targets[i]
-		want := mailcow.STS{Domain: t.Domain, Mode: string(t.Policy.Mode), MX: t.Policy.MX, MaxAge: t.Policy.MaxAge, Active: true}
+		want := &reconcile.MailcowSTS{Domain: t.Domain, Mode: string(t.Policy.Mode), MX: t.Policy.MX, MaxAge: t.Policy.MaxAge, Active: true}
 		body, err := e.mailcow.ServedPolicy(ctx, e.mailcowHost(), t.Domain)
 		switch {
 		case errors.Is(err, mailcow.ErrNoPolicy):
-			steps[i] = &reconcile.Step{Kind: "mailcow policy", Target: t.Domain, Action: reconcile.Create, New: []string{describe(t.Policy)}}
-			sts[i] = &stsStep{sts: want, add: true}
+			want.Add = true
+			steps[i] = &reconcile.Step{Kind: reconcile.StepMailcowPolicy, Target: t.Domain, Action: reconcile.Create, New: []string{describe(t.Policy)}, MailcowSTS: want}
 			return
 		case err != nil:
 			errs[i] = fmt.Errorf("domain %s: reading the policy mailcow serves: %w", t.Domain, err)
@@ -252,7 +231,7 @@ func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) erro
 		if err == nil && served.Equal(t.Policy) {
 			return
 		}
-		step := &reconcile.Step{Kind: "mailcow policy", Target: t.Domain, Action: reconcile.Update}
+		step := &reconcile.Step{Kind: reconcile.StepMailcowPolicy, Target: t.Domain, Action: reconcile.Update, MailcowSTS: want}
 		if err == nil {
 			warnings[i] = lifecycle.ChangeWarnings("mailcow's policy of "+t.Domain, served, t.Policy, e.opts.Now())
 		}
@@ -261,7 +240,7 @@ func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) erro
 		} else {
 			step.Old, step.New = policyDiff(served.Normalize(), t.Policy)
 		}
-		steps[i], sts[i] = step, &stsStep{sts: want}
+		steps[i] = step
 	})
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -270,7 +249,6 @@ func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) erro
 		run.Plan.Warnings = append(run.Plan.Warnings, warnings[i]...)
 		if steps[i] != nil {
 			run.Plan.Steps = append(run.Plan.Steps, *steps[i])
-			run.mailcowSTS = append(run.mailcowSTS, *sts[i])
 		}
 	}
 	return nil
@@ -299,7 +277,7 @@ func policyDiff(old, new mtasts.Policy) (o, n []string) {
 // the one senders may have cached.
 func policyFileStep(path string, p mtasts.Policy) (step reconcile.Step, prev mtasts.Policy, changed bool, err error) {
 	want := p.Render()
-	step = reconcile.Step{Kind: "policy-file", Target: path, New: []string{"id " + p.ID()}}
+	step = reconcile.Step{Kind: reconcile.StepPolicyFile, Target: path, New: []string{"id " + p.ID()}, Content: want}
 	old, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

@@ -165,25 +165,29 @@ func (r TLSRPTRecord) String() string {
 // a tab.
 func IsTLSRPTRecord(txt string) bool { return hasVersionTag(txt, tlsrptVersion) }
 
-// EquivalentTXT reports whether two TXT values mean the same record. Two STS
-// records are equal when their ids and extensions are; two TLSRPT records
-// when their rua lists (in order) and extensions are; anything else is
-// compared byte for byte. A record that senders would discard because it
-// lacks the exact "v=STSv1;" / "v=TLSRPTv1;" prefix (errata 6285) is never
-// equivalent to one they accept, so a sync replaces it.
-func EquivalentTXT(a, b string) bool {
-	if a == b {
-		return true
+// CanonicalTXT returns the comparison form of a TXT value: two values mean
+// the same record exactly when their forms are equal. Two STS records are
+// equal when their ids and extensions are; two TLSRPT records when their
+// rua lists (in order) and extensions are; anything else is compared byte
+// for byte. A record that senders would discard because it lacks the exact
+// "v=STSv1;" / "v=TLSRPTv1;" prefix (errata 6285) is never equal to one
+// they accept, so a sync replaces it. The form is a key, not a value to
+// publish.
+func CanonicalTXT(txt string) string {
+	if s, _, err := ParseSTSRecord(txt); err == nil {
+		return canonicalForm(s.String(), senderPrefixOK(txt, stsVersion))
 	}
-	if sa, _, err := ParseSTSRecord(a); err == nil {
-		sb, _, err := ParseSTSRecord(b)
-		return err == nil && sa.String() == sb.String() && senderPrefixOK(a, stsVersion) == senderPrefixOK(b, stsVersion)
+	if t, _, err := ParseTLSRPTRecord(txt); err == nil {
+		return canonicalForm(t.String(), senderPrefixOK(txt, tlsrptVersion))
 	}
-	if ta, _, err := ParseTLSRPTRecord(a); err == nil {
-		tb, _, err := ParseTLSRPTRecord(b)
-		return err == nil && ta.String() == tb.String() && senderPrefixOK(a, tlsrptVersion) == senderPrefixOK(b, tlsrptVersion)
+	return "raw\x00" + txt
+}
+
+func canonicalForm(s string, senderOK bool) string {
+	if senderOK {
+		return "rec\x00" + s
 	}
-	return false
+	return "lenient\x00" + s
 }
 
 // senderPrefixOK is the prose test of RFC 8461 §3.1 and RFC 8460 §3: senders

@@ -246,7 +246,7 @@ func TestValidateRUA(t *testing.T) {
 	}
 }
 
-func TestEquivalentTXT(t *testing.T) {
+func TestCanonicalTXT(t *testing.T) {
 	tests := []struct {
 		a, b string
 		want bool
@@ -276,11 +276,11 @@ func TestEquivalentTXT(t *testing.T) {
 		{"", "", true},
 	}
 	for _, tt := range tests {
-		if got := EquivalentTXT(tt.a, tt.b); got != tt.want {
-			t.Errorf("EquivalentTXT(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		if got := equivalentTXT(tt.a, tt.b); got != tt.want {
+			t.Errorf("equivalentTXT(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
-		if got := EquivalentTXT(tt.b, tt.a); got != tt.want {
-			t.Errorf("EquivalentTXT(%q, %q) = %v, want %v (not symmetric)", tt.b, tt.a, got, tt.want)
+		if got := equivalentTXT(tt.b, tt.a); got != tt.want {
+			t.Errorf("equivalentTXT(%q, %q) = %v, want %v (not symmetric)", tt.b, tt.a, got, tt.want)
 		}
 	}
 }
@@ -308,8 +308,8 @@ func FuzzParseSTSRecord(f *testing.F) {
 		if again.ID != r.ID || !slices.Equal(again.Extensions, r.Extensions) || again.String() != s {
 			t.Fatalf("ParseSTSRecord(%q) = %+v, want %+v", s, again, r)
 		}
-		if !EquivalentTXT(s, txt) != (txt != s && !strings.HasPrefix(txt, stsVersion+";")) {
-			t.Fatalf("EquivalentTXT(%q, %q) disagrees with the parse", s, txt)
+		if !equivalentTXT(s, txt) != (txt != s && !strings.HasPrefix(txt, stsVersion+";")) {
+			t.Fatalf("equivalentTXT(%q, %q) disagrees with the parse", s, txt)
 		}
 	})
 }
@@ -337,8 +337,10 @@ func FuzzParseTLSRPTRecord(f *testing.F) {
 		if !slices.Equal(again.RUA, r.RUA) || !slices.Equal(again.Extensions, r.Extensions) || again.String() != s {
 			t.Fatalf("ParseTLSRPTRecord(%q) = %+v, want %+v", s, again, r)
 		}
-		if !EquivalentTXT(s, txt) != (txt != s && !strings.HasPrefix(txt, tlsrptVersion+";")) {
-			t.Fatalf("EquivalentTXT(%q, %q) disagrees with the parse", s, txt)
+		if !equivalentTXT(s, txt) != (txt != s && !strings.HasPrefix(txt, tlsrptVersion+";")) {
+			t.Fatalf("equivalentTXT(%q, %q) disagrees with the parse", s, txt)
 		}
 	})
 }
+
+func equivalentTXT(a, b string) bool { return CanonicalTXT(a) == CanonicalTXT(b) }

@@ -1,4 +1,4 @@
-package reconcile
+package render
 
 import (
 	"bytes"
@@ -7,19 +7,45 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	. "github.com/mtasts-sync/mtasts-sync/reconcile"
 )
+
+const (
+	id     = "c0a762642c8ff96deabc"
+	stsTXT = "v=STSv1; id=" + id
+	rptTXT = "v=TLSRPTv1; rua=mailto:tls-reports@example.com"
+)
+
+// recs parses "name TYPE value" lines with absolute names.
+func recs(ss ...string) []Record {
+	out := make([]Record, len(ss))
+	for i, s := range ss {
+		f := strings.SplitN(s, " ", 3)
+		out[i] = Canonical(Record{Name: f[0], Type: f[1], Value: f[2], TTL: time.Hour})
+	}
+	return out
+}
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // samplePlan has every kind of line a plan can show.
 func samplePlan() Plan {
-	s := spec(Direct)
+	s := Spec{
+		Kinds:   MTASTSKinds("mail.example.com", rptTXT),
+		Layout:  Direct,
+		Primary: "example.com",
+		TTL:     time.Hour,
+		Managed: map[string]bool{"example.com": true, "example.org": true},
+	}
 	org := PlanZone(s, "example.org", "files", []Domain{{Name: "example.org", PolicyID: id}},
 		recs("_mta-sts.example.org. TXT v=STSv1; id=old", "_mta-sts.example.org. TXT owner=postmaster"))
-	net := PlanZone(s, "example.net", "files", []Domain{{Name: "example.net", PolicyID: id, Withheld: "https://mta-sts.example.net/.well-known/mta-sts.txt: 404 Not Found"}},
+	net := PlanZone(s, "example.net", "files", []Domain{{Name: "example.net", PolicyID: id}},
 		recs("mta-sts.example.net. A 192.0.2.7", "_smtp._tls.example.net. CNAME _smtp._tls.example.com.", "_smtp._tls.example.net. TXT v=TLSRPTv1; rua=mailto:x@example.net"))
 	com := PlanZone(s, "example.com", "files", []Domain{{Name: "example.com", PolicyID: id}},
 		recs("mta-sts.example.com. CNAME mail.example.com.", "_mta-sts.example.com. TXT "+stsTXT, "_smtp._tls.example.com. TXT "+rptTXT))
@@ -31,6 +57,7 @@ func samplePlan() Plan {
 		Skipped:  []Skipped{{Domain: "backup.example", Reason: "this mailcow is only backup MX for it"}},
 		Warnings: []string{"mtasts-sync.yaml:3: policy.max_age: below one day"},
 	}
+	p = Withhold(p, map[Hold]string{{Domain: "example.net", Kind: KindSTS}: "https://mta-sts.example.net/.well-known/mta-sts.txt: 404 Not Found"})
 	p.Sort()
 	return p
 }
@@ -45,7 +72,7 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./reconcile -update to create it)", err)
+		t.Fatalf("%v (run go test ./internal/render -update to create it)", err)
 	}
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("%s differs (-want +got); rerun with -update if the change is meant:\n%s", path, diff)
@@ -54,7 +81,7 @@ func golden(t *testing.T, name string, got []byte) {
 
 func TestPlanText(t *testing.T) {
 	var b bytes.Buffer
-	if err := samplePlan().WriteText(&b, Style{}); err != nil {
+	if err := Text(&b, samplePlan(), Style{}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "plan.txt", b.Bytes())
@@ -63,8 +90,8 @@ func TestPlanText(t *testing.T) {
 func TestPlanTextColor(t *testing.T) {
 	var plain, color bytes.Buffer
 	p := samplePlan()
-	_ = p.WriteText(&plain, Style{})
-	_ = p.WriteText(&color, Style{Color: true})
+	_ = Text(&plain, p, Style{})
+	_ = Text(&color, p, Style{Color: true})
 	if !bytes.Contains(color.Bytes(), []byte("\x1b[32m  + ")) {
 		t.Error("no colour on an added line")
 	}
@@ -83,7 +110,7 @@ func TestPlanTextColor(t *testing.T) {
 
 func TestPlanJSON(t *testing.T) {
 	var b bytes.Buffer
-	if err := samplePlan().WriteJSON(&b); err != nil {
+	if err := JSON(&b, samplePlan()); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "plan.json", b.Bytes())
@@ -108,7 +135,7 @@ func TestPlanJSON(t *testing.T) {
 
 func TestPlanEmptyJSONHasArrays(t *testing.T) {
 	var b bytes.Buffer
-	if err := (Plan{}).WriteJSON(&b); err != nil {
+	if err := JSON(&b, Plan{}); err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Contains(b.Bytes(), []byte("null")) {

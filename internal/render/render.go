@@ -1,123 +1,37 @@
-package reconcile
+// Package render writes plans for people (text, optionally coloured) and
+// for programs (JSON). It only formats: the plan is built and filtered in
+// package reconcile, and rendering never changes it.
+package render
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
-
-// Step is a change made before any DNS change: the policy published where
-// senders fetch it (a file written, mailcow updated).
-type Step struct {
-	Kind   string   `json:"kind"`   // "policy-file", "mailcow-policy"
-	Target string   `json:"target"` // the file, or the domain in mailcow
-	Action Action   `json:"action"`
-	Old    []string `json:"old,omitempty"`
-	New    []string `json:"new,omitempty"`
-	Reason string   `json:"reason,omitempty"`
-}
-
-// Skipped is a domain left out of the run, and why.
-type Skipped struct {
-	Domain string `json:"domain"`
-	Reason string `json:"reason"`
-}
-
-// Plan is the whole run's plan: steps before DNS, then one plan per zone.
-type Plan struct {
-	Steps    []Step
-	Zones    []ZonePlan
-	Skipped  []Skipped
-	Warnings []string
-}
-
-// Summary counts a plan's changes.
-type Summary struct {
-	Create   int `json:"create"`
-	Update   int `json:"update"`
-	Delete   int `json:"delete"`
-	Conflict int `json:"conflict"`
-	Withheld int `json:"withheld"`
-	InSync   int `json:"in_sync"`
-	Errors   int `json:"errors"`
-}
-
-// Summary counts the plan's changes by action, steps included.
-func (p Plan) Summary() Summary {
-	var s Summary
-	count := func(a Action) {
-		switch a {
-		case Create:
-			s.Create++
-		case Update:
-			s.Update++
-		case Delete:
-			s.Delete++
-		case Conflict:
-			s.Conflict++
-		case Withheld:
-			s.Withheld++
-		}
-	}
-	for _, st := range p.Steps {
-		count(st.Action)
-	}
-	for _, z := range p.Zones {
-		if z.Err != nil {
-			s.Errors++
-			continue
-		}
-		s.InSync += len(z.InSync)
-		for _, c := range z.Changes {
-			count(c.Action)
-		}
-	}
-	return s
-}
-
-// Pending reports whether apply has anything to write.
-func (p Plan) Pending() bool {
-	s := p.Summary()
-	return s.Create+s.Update+s.Delete > 0
-}
-
-// Sort puts zones in name order, so the same inputs give the same plan.
-func (p *Plan) Sort() {
-	sort.SliceStable(p.Zones, func(i, j int) bool {
-		a, b := p.Zones[i], p.Zones[j]
-		if a.Zone != b.Zone {
-			return a.Zone < b.Zone
-		}
-		if a.Provider != b.Provider {
-			return a.Provider < b.Provider
-		}
-		return strings.Join(a.Domains, ",") < strings.Join(b.Domains, ",")
-	})
-	sort.SliceStable(p.Skipped, func(i, j int) bool { return p.Skipped[i].Domain < p.Skipped[j].Domain })
-}
 
 // Style says how text output looks.
 type Style struct {
 	Color bool
 }
 
-var symbols = map[Action]string{Create: "+", Update: "~", Delete: "-", Conflict: "!", Withheld: "?"}
+var symbols = map[reconcile.Action]string{reconcile.Create: "+", reconcile.Update: "~", reconcile.Delete: "-", reconcile.Conflict: "!", reconcile.Withheld: "?"}
 
-var colors = map[Action]string{Create: "\x1b[32m", Update: "\x1b[33m", Delete: "\x1b[31m", Conflict: "\x1b[35m", Withheld: "\x1b[36m"}
+var colors = map[reconcile.Action]string{reconcile.Create: "\x1b[32m", reconcile.Update: "\x1b[33m", reconcile.Delete: "\x1b[31m", reconcile.Conflict: "\x1b[35m", reconcile.Withheld: "\x1b[36m"}
 
-func (st Style) paint(a Action, s string) string {
+func (st Style) paint(a reconcile.Action, s string) string {
 	if !st.Color {
 		return s
 	}
 	return colors[a] + s + "\x1b[0m"
 }
 
-// WriteText writes the plan for people: steps, one block per zone with
+// Text writes the plan for people: steps, one block per zone with
 // changes, skipped domains, then a summary line.
-func (p Plan) WriteText(w io.Writer, st Style) error {
+func Text(w io.Writer, p reconcile.Plan, st Style) error {
 	var b strings.Builder
 	for _, w := range p.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", w)
@@ -193,16 +107,16 @@ func colorLines(s string, st Style) string {
 	return strings.Join(lines, "")
 }
 
-func changeText(c Change) string {
+func changeText(c reconcile.Change) string {
 	var s string
 	switch c.Action {
-	case Create:
+	case reconcile.Create:
 		s = list(c.New, c.Type)
-	case Update:
+	case reconcile.Update:
 		s = arrow(c.Old, c.New, c.Type)
-	case Delete, Conflict:
+	case reconcile.Delete, reconcile.Conflict:
 		s = list(c.Old, c.Type)
-	case Withheld:
+	case reconcile.Withheld:
 		if len(c.New) > 0 {
 			s = list(c.New, c.Type) + " withheld"
 		} else {
@@ -225,7 +139,7 @@ func list(vs []string, typ string) string {
 	}
 	out := make([]string, len(vs))
 	for i, v := range vs {
-		out[i] = quoteIf(typ, v)
+		out[i] = reconcile.ShowValue(typ, v)
 	}
 	return strings.Join(out, ", ")
 }
@@ -247,22 +161,22 @@ type jsonZone struct {
 }
 
 type jsonPlan struct {
-	Steps    []Step     `json:"steps"`
-	Changes  []Change   `json:"changes"`
-	Zones    []jsonZone `json:"zones"`
-	Skipped  []Skipped  `json:"skipped"`
-	Warnings []string   `json:"warnings"`
-	Summary  Summary    `json:"summary"`
+	Steps    []reconcile.Step    `json:"steps"`
+	Changes  []reconcile.Change  `json:"changes"`
+	Zones    []jsonZone          `json:"zones"`
+	Skipped  []reconcile.Skipped `json:"skipped"`
+	Warnings []string            `json:"warnings"`
+	Summary  reconcile.Summary   `json:"summary"`
 }
 
-// WriteJSON writes the plan as one JSON document.
-func (p Plan) WriteJSON(w io.Writer) error {
-	doc := jsonPlan{Steps: p.Steps, Changes: []Change{}, Zones: []jsonZone{}, Skipped: p.Skipped, Warnings: p.Warnings, Summary: p.Summary()}
+// JSON writes the plan as one JSON document.
+func JSON(w io.Writer, p reconcile.Plan) error {
+	doc := jsonPlan{Steps: p.Steps, Changes: []reconcile.Change{}, Zones: []jsonZone{}, Skipped: p.Skipped, Warnings: p.Warnings, Summary: p.Summary()}
 	if doc.Steps == nil {
-		doc.Steps = []Step{}
+		doc.Steps = []reconcile.Step{}
 	}
 	if doc.Skipped == nil {
-		doc.Skipped = []Skipped{}
+		doc.Skipped = []reconcile.Skipped{}
 	}
 	if doc.Warnings == nil {
 		doc.Warnings = []string{}

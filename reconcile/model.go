@@ -1,0 +1,140 @@
+package reconcile
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
+)
+
+// Step is a change made before any DNS change: the policy published where
+// senders fetch it (a file written, mailcow updated). It carries its
+// payload, so apply writes exactly what the plan showed.
+type Step struct {
+	Kind   string   `json:"kind"`   // StepPolicyFile, StepMailcowPolicy
+	Target string   `json:"target"` // the file, or the domain in mailcow
+	Action Action   `json:"action"`
+	Old    []string `json:"old,omitempty"`
+	New    []string `json:"new,omitempty"`
+	Reason string   `json:"reason,omitempty"`
+
+	// Content is a policy file step's new file content.
+	Content []byte `json:"-"`
+	// MailcowSTS is a mailcow policy step's entry.
+	MailcowSTS *MailcowSTS `json:"-"`
+}
+
+// Step kinds.
+const (
+	StepPolicyFile    = "policy-file"
+	StepMailcowPolicy = "mailcow policy"
+)
+
+// MailcowSTS is one mailcow MTA-STS entry to write: added when Add, else
+// edited.
+type MailcowSTS struct {
+	Domain string   `json:"domain"`
+	Mode   string   `json:"mode"`
+	MX     []string `json:"mx"`
+	MaxAge int64    `json:"max_age"`
+	Active bool     `json:"active"`
+	Add    bool     `json:"add"`
+}
+
+// Skipped is a domain left out of the run, and why.
+type Skipped struct {
+	Domain string `json:"domain"`
+	Reason string `json:"reason"`
+}
+
+// Plan is the whole run's plan: steps before DNS, then one plan per zone.
+// It is everything apply needs besides credentials: apply executes it and
+// never plans again.
+type Plan struct {
+	Steps    []Step
+	Zones    []ZonePlan
+	Skipped  []Skipped
+	Warnings []string
+
+	// Expected is the policy each domain must serve before its gated
+	// records go out: the publish gate compares against it at apply time.
+	Expected map[string]mtasts.Policy
+	// AliasOf maps each mailcow alias domain to its target, whose policy
+	// mailcow serves for it.
+	AliasOf map[string]string
+}
+
+// StepsPending reports whether the policy changes before DNS does.
+func (p Plan) StepsPending() bool {
+	for _, s := range p.Steps {
+		if s.Action == Create || s.Action == Update {
+			return true
+		}
+	}
+	return false
+}
+
+// Summary counts a plan's changes.
+type Summary struct {
+	Create   int `json:"create"`
+	Update   int `json:"update"`
+	Delete   int `json:"delete"`
+	Conflict int `json:"conflict"`
+	Withheld int `json:"withheld"`
+	InSync   int `json:"in_sync"`
+	Errors   int `json:"errors"`
+}
+
+// Summary counts the plan's changes by action, steps included.
+func (p Plan) Summary() Summary {
+	var s Summary
+	count := func(a Action) {
+		switch a {
+		case Create:
+			s.Create++
+		case Update:
+			s.Update++
+		case Delete:
+			s.Delete++
+		case Conflict:
+			s.Conflict++
+		case Withheld:
+			s.Withheld++
+		}
+	}
+	for _, st := range p.Steps {
+		count(st.Action)
+	}
+	for _, z := range p.Zones {
+		if z.Err != nil {
+			s.Errors++
+			continue
+		}
+		s.InSync += len(z.InSync)
+		for _, c := range z.Changes {
+			count(c.Action)
+		}
+	}
+	return s
+}
+
+// Pending reports whether apply has anything to write.
+func (p Plan) Pending() bool {
+	s := p.Summary()
+	return s.Create+s.Update+s.Delete > 0
+}
+
+// Sort puts zones in name order, so the same inputs give the same plan.
+func (p *Plan) Sort() {
+	sort.SliceStable(p.Zones, func(i, j int) bool {
+		a, b := p.Zones[i], p.Zones[j]
+		if a.Zone != b.Zone {
+			return a.Zone < b.Zone
+		}
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		return strings.Join(a.Domains, ",") < strings.Join(b.Domains, ",")
+	})
+	sort.SliceStable(p.Skipped, func(i, j int) bool { return p.Skipped[i].Domain < p.Skipped[j].Domain })
+}
