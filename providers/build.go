@@ -24,6 +24,7 @@ import (
 	"github.com/libdns/libdns"
 	"github.com/libdns/rfc2136"
 	"github.com/libdns/route53"
+	"github.com/mtasts-sync/mtasts-sync/internal/credhttp"
 	"github.com/mtasts-sync/mtasts-sync/providers/zonefile"
 )
 
@@ -32,7 +33,8 @@ func buildCloudflare(_ context.Context, s map[string]string, o Options) (Client,
 	if transport == nil {
 		transport = http.DefaultTransport
 	}
-	hc := &http.Client{Transport: &retryTransport{m: o.meter, base: &meteredTransport{m: o.meter, base: transport}}}
+	// The token never follows a redirect to another origin.
+	hc := credhttp.Client(&http.Client{Transport: &retryTransport{m: o.meter, base: &meteredTransport{m: o.meter, base: transport}}})
 	return &cloudflareZones{
 		newClient: func() *cloudflare.Provider {
 			return &cloudflare.Provider{APIToken: s["api_token"], ZoneToken: s["zone_token"], HTTPClient: hc}

@@ -2,9 +2,14 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -252,5 +257,69 @@ func TestPolicyCommandTakesMXFromMailcow(t *testing.T) {
 	r := runCLI(t, nil, "policy", "--config", cfg)
 	if r.code != 0 || r.stdout != "# id: "+want.ID()+"\n"+string(want.Render()) {
 		t.Errorf("policy: exit %d\n%q\nwant the policy naming mx1.example.net\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestMailcowRedirectRefused: a mailcow URL that answers with a redirect to
+// another host must not take the API key there, nor apply what that host
+// answers. The second server is real: it records every request and answers
+// as a mailcow would (a reverse proxy to the fake), so a client that follows
+// the redirect gets domains and applies them.
+func TestMailcowRedirectRefused(t *testing.T) {
+	mc, cfg := mailcowSetup(t, "policy:\n  mode: enforce\n  max_age: 86400\n  file: ./mta-sts.txt\n")
+	target, err := url.Parse(mc.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = mc.Client().Transport
+	var mu sync.Mutex
+	var seen []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path+" X-API-Key="+r.Header.Get("X-API-Key"))
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(other.Close)
+	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, otherURL+r.URL.RequestURI(), http.StatusFound)
+	}))
+	t.Cleanup(front.Close)
+
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(text), mc.URL(), front.URL, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(cfg)
+	zone := filepath.Join(dir, "zones", "example.com.zone")
+	before := zoneLines(t, zone)
+
+	r := runCLI(t, nil, "apply", "--config", cfg)
+	if r.code != exitError {
+		t.Errorf("exit %d, want %d", r.code, exitError)
+	}
+	for _, want := range []string{"nothing is applied", "HTTP 302", "redirects to " + otherURL + "/api/v1/get/domain/all", "not followed"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, mailcowKey) {
+		t.Error("the API key appears in the output")
+	}
+	mu.Lock()
+	if len(seen) > 0 {
+		t.Errorf("the server redirected to received %v", seen)
+	}
+	mu.Unlock()
+	if diff := cmp.Diff(before, zoneLines(t, zone)); diff != "" {
+		t.Errorf("zone changed after a refused redirect:\n%s", diff)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "mta-sts.txt")); !os.IsNotExist(err) {
+		t.Errorf("policy file written after a refused redirect (stat: %v)", err)
 	}
 }

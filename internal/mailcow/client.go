@@ -23,6 +23,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/credhttp"
 )
 
 // ErrUnauthorized is wrapped by every error caused by mailcow rejecting the
@@ -43,7 +45,9 @@ type Options struct {
 	// APIKey is sent as X-API-Key. It never appears in errors or logs.
 	APIKey string
 	// HTTPClient is built by the caller (CA file, proxy). Nil means a client
-	// with a 30 s timeout.
+	// with a 30 s timeout. Either way the client never follows a redirect
+	// to another scheme, host or port (see package credhttp): the API key
+	// goes only to mailcow.
 	HTTPClient *http.Client
 }
 
@@ -84,7 +88,7 @@ func New(opts Options) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: defaultTimeout}
 	}
-	return &Client{base: u, apiKey: opts.APIKey, http: hc}, nil
+	return &Client{base: u, apiKey: opts.APIKey, http: credhttp.Client(hc)}, nil
 }
 
 // endpoint is the full URL of an API path such as "/api/v1/get/domain/all".
@@ -127,6 +131,10 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
+	var redirect *credhttp.RedirectError
+	if errors.As(err, &redirect) {
+		return nil, fmt.Errorf("%s: %s: the API key goes to this address only; set mailcow url to the address mailcow's API answers at itself", where, c.redact(redirect.Error()))
+	}
 	if err != nil {
 		// *url.Error repeats the URL, which holds no secret; the key is a header.
 		return nil, fmt.Errorf("%s: %s: check that the URL is right and mailcow is reachable from here", where, c.redact(transportReason(err)))
