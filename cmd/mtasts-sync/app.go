@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -25,15 +24,13 @@ import (
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = ""
-
 func newApp(e env) *cli.App {
 	domainFlag := &cli.StringSliceFlag{Name: "domain", Usage: "limit the run to this `DOMAIN` (repeatable)"}
 	outputFlag := &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output `FORMAT`: text or json"}
 	return &cli.App{
 		Name:                 "mtasts-sync",
 		Usage:                "keep MTA-STS and TLS-RPT DNS records in sync for every mail domain",
+		Description:          description,
 		Writer:               e.stdout,
 		ErrWriter:            e.stderr,
 		HideVersion:          true,
@@ -79,16 +76,38 @@ func newApp(e env) *cli.App {
 				Action: func(c *cli.Context) error { return cmdCheck(c, e) },
 			},
 			{
-				Name:  "version",
-				Usage: "print the version",
-				Action: func(c *cli.Context) error {
-					fmt.Fprintln(e.stdout, "mtasts-sync", buildVersion())
-					return nil
-				},
+				Name:   "version",
+				Usage:  "print the version, commit, build date and Go version",
+				Flags:  []cli.Flag{outputFlag},
+				Action: func(c *cli.Context) error { return cmdVersion(c, e) },
+			},
+			{
+				Name:   "validate",
+				Usage:  "check the config offline: syntax, values, secrets, zone directories, domain to zone mapping (exit 0 valid, 1 not)",
+				Flags:  []cli.Flag{outputFlag},
+				Action: func(c *cli.Context) error { return cmdValidate(c, e) },
+			},
+			{
+				Name:      "completion",
+				Usage:     "print the shell completion script for bash, zsh or fish",
+				ArgsUsage: "bash|zsh|fish",
+				Action:    func(c *cli.Context) error { return cmdCompletion(c, e) },
+			},
+			{
+				Name:   "man",
+				Usage:  "print the man page (roff), generated from the command definitions",
+				Action: func(c *cli.Context) error { return cmdMan(c, e) },
 			},
 		}),
 	}
 }
+
+// description heads `--help` and the man page.
+const description = `mtasts-sync keeps, for every mail domain D, the DNS records MTA-STS (RFC 8461) and TLS reporting (RFC 8460) need: mta-sts.D (a CNAME to the policy host), _mta-sts.D (the policy id) and _smtp._tls.D (where reports go), through the DNS provider's API, and checks them the way a sending mail server does.
+
+The config is --config, else $MTASTS_SYNC_CONFIG, else ./mtasts-sync.yaml; the package installs an example as /etc/mtasts-sync/mtasts-sync.yaml, and the mtasts-sync.timer systemd unit runs apply every 15 minutes.
+
+Exit codes: 0 done; 1 error (or, for apply, a conflict left alone); 2 plan --detailed-exitcode with changes pending.`
 
 // globalFlags are accepted before and after the command name, so both
 // `mtasts-sync --config f plan` and `mtasts-sync plan --config f` work:
@@ -133,16 +152,6 @@ func configPath(c *cli.Context, e env) (path string, named bool) {
 	return defaultConfig, false
 }
 
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
-
 // prepare loads the config and builds the engine: all a command needs
 // before it sends anything anywhere.
 func prepare(c *cli.Context, e env) (*config.Config, *engine.Engine, error) {
@@ -162,7 +171,10 @@ func prepare(c *cli.Context, e env) (*config.Config, *engine.Engine, error) {
 
 // loadConfig reads and validates the config; nothing is sent anywhere yet.
 func loadConfig(c *cli.Context, e env) (*config.Config, error) {
-	path, _ := configPath(c, e)
+	path, named := configPath(c, e)
+	if err := missingConfig(path, named); err != nil {
+		return nil, fail(err, exitError)
+	}
 	opts := engine.ConfigOptions()
 	opts.Now = e.now
 	cfg, err := config.Load(path, opts)
@@ -445,9 +457,7 @@ func cmdDomains(c *cli.Context, e env) error {
 			}
 			doc.Domains = append(doc.Domains, r)
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
+		if err := writeJSON(e.stdout, doc); err != nil {
 			return err
 		}
 	} else {

@@ -434,8 +434,8 @@ func onUsageError(c *cli.Context, err error, isSub bool) error {
 	return usageError{msg: msg, help: help}
 }
 
-// nearest returns the candidate closest to word by Levenshtein distance,
-// when it is close enough to be what was meant.
+// nearest returns the candidate closest to word by edit distance, when it
+// is close enough to be what was meant.
 func nearest(word string, candidates []string) (string, bool) {
 	sort.Strings(candidates)
 	best, bestD := "", -1
@@ -448,10 +448,13 @@ func nearest(word string, candidates []string) (string, bool) {
 	return best, bestD >= 0 && bestD <= limit
 }
 
-// levenshtein is the edit distance between a and b, in runes.
+// levenshtein is the edit distance between a and b, in runes, where two
+// neighbouring letters swapped count as one edit (the optimal string
+// alignment distance): "paln" is one slip from "plan", two from "man".
 func levenshtein(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
+	before := make([]int, len(rb)+1) // row i-2
+	prev := make([]int, len(rb)+1)   // row i-1
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
 		prev[j] = j
@@ -464,8 +467,11 @@ func levenshtein(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], before[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		before, prev, cur = prev, cur, before
 	}
 	return prev[len(rb)]
 }

@@ -54,7 +54,7 @@ func commands(t *testing.T) []*cli.Command {
 
 // requiredArgs gives the arguments of commands that cannot run without
 // some; every such command needs an entry.
-var requiredArgs = map[string][]string{}
+var requiredArgs = map[string][]string{"completion": {"bash"}}
 
 func argsFor(t *testing.T, cmd *cli.Command) []string {
 	t.Helper()
@@ -100,6 +100,9 @@ func TestGlobalFlagsParsedEverywhere(t *testing.T) {
 	}
 }
 
+// configFree are the commands that never read the config.
+var configFree = map[string]bool{"version": true, "completion": true, "man": true}
+
 // TestConfigFlagBothPositions: --config and -c name the file read, before or
 // after the command, and beat MTASTS_SYNC_CONFIG.
 func TestConfigFlagBothPositions(t *testing.T) {
@@ -118,7 +121,8 @@ func TestConfigFlagBothPositions(t *testing.T) {
 					if strings.Contains(r.stderr, fromEnv) || r.code == exitUsage {
 						t.Fatalf("mtasts-sync %s: exit %d, %s; want the typed config, not $%s", strings.Join(args, " "), r.code, r.stderr, configEnv)
 					}
-					if cmd.Name != "version" && !strings.Contains(r.stderr, typed) {
+					// validate reports on stdout; the others fail on stderr.
+					if !configFree[cmd.Name] && !strings.Contains(r.stderr+r.stdout, typed) {
 						t.Errorf("mtasts-sync %s: exit %d, stderr %q; want it to name %s", strings.Join(args, " "), r.code, r.stderr, typed)
 					}
 				})
@@ -365,7 +369,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"paln"}, `mtasts-sync: unknown command "paln"; did you mean "plan"? (see mtasts-sync --help)`},
 		{[]string{"--config", "x.yaml", "aply"}, `mtasts-sync: unknown command "aply"; did you mean "apply"? (see mtasts-sync --help)`},
-		{[]string{"frobnicate"}, `mtasts-sync: unknown command "frobnicate"; the commands are plan, apply, policy, domains, check, version (see mtasts-sync --help)`},
+		{[]string{"frobnicate"}, `mtasts-sync: unknown command "frobnicate"; the commands are plan, apply, policy, domains, check, version, validate, completion, man (see mtasts-sync --help)`},
 		{[]string{"help", "domian"}, `mtasts-sync: unknown command "domian"; did you mean "domains"? (see mtasts-sync --help)`},
 		{[]string{"plan", "--detailed-exitcod"}, `mtasts-sync: unknown flag --detailed-exitcod for plan; did you mean --detailed-exitcode? (see mtasts-sync plan --help)`},
 		{[]string{"--confg", "x.yaml", "plan"}, `mtasts-sync: unknown flag --confg; did you mean --config? (see mtasts-sync --help)`},
@@ -373,7 +377,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--domain", "example.org", "apply"}, `mtasts-sync: --domain goes after the command, e.g. mtasts-sync plan --domain …: it is a flag of plan, apply, domains, not a global one (see mtasts-sync --help)`},
 		{[]string{"plan", "--config"}, `mtasts-sync: --config needs a value (see mtasts-sync plan --help)`},
 		{[]string{"--concurrency", "many", "plan"}, `mtasts-sync: invalid value "many" for --concurrency: parse error (see mtasts-sync plan --help)`},
-		{[]string{"-c", "x.yaml"}, `mtasts-sync: no command given; name one of plan, apply, policy, domains, check, version (see mtasts-sync --help)`},
+		{[]string{"-c", "x.yaml"}, `mtasts-sync: no command given; name one of plan, apply, policy, domains, check, version, validate, completion, man (see mtasts-sync --help)`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := cliRun{}.run(t, tc.args...)
