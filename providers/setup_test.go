@@ -53,7 +53,7 @@ func (b providerBlock) yaml() string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "  %s:\n    type: %s\n", b.name, b.typ)
 	if b.fast {
-		s.WriteString("    rate_limit: 1000/s\n    burst: 1000\n")
+		s.WriteString("    rate_limit: 1000/s\n    change_rate_limit: 1000/s\n    burst: 1000\n")
 	}
 	for _, kv := range b.settings {
 		fmt.Fprintf(&s, "    %s: %s\n", kv.key, strconv.Quote(kv.value))
