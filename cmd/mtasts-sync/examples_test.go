@@ -121,13 +121,13 @@ func assertExampleConfig(t *testing.T, cfg *config.Config) {
 		return strings.HasPrefix(v, envSecretPrefix) || v == fileSecret
 	}
 	for name, p := range cfg.Providers {
-		for key, v := range p.Settings {
-			if p.IsSecret(key) && !fromOutside(v) {
+		for key, v := range p.Secrets {
+			if !fromOutside(v.Reveal()) {
 				t.Errorf("providers.%s.%s is written inline; use ${VAR} or %s_file", name, key, key)
 			}
 		}
 	}
-	if cfg.Mailcow != nil && !fromOutside(cfg.Mailcow.APIKey) {
+	if cfg.Mailcow != nil && !fromOutside(cfg.Mailcow.APIKey.Reveal()) {
 		t.Errorf("mailcow.api_key is written inline; use ${VAR} or api_key_file")
 	}
 }

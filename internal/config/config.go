@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -93,31 +94,76 @@ func (p Policy) MTASTS() mtasts.Policy {
 // TLSRPT is the TLS reporting record the config asks for.
 type TLSRPT struct{ RUA []string }
 
-// Provider is one configured DNS provider. Its fmt output redacts secret
-// settings.
+// Provider is one configured DNS provider.
 type Provider struct {
-	Name, Type  string
-	Settings    map[string]string // type-specific keys with ${ENV} expanded and *_file secrets read
-	RateLimit   float64           // per second; 0 = provider default
+	Name, Type string
+	// Settings holds the type-specific keys that are not secret, with
+	// ${ENV} expanded; Secrets the secret ones, from ${ENV} or *_file.
+	Settings    map[string]string
+	Secrets     map[string]Secret
+	RateLimit   float64 // per second; 0 = provider default
 	Burst       int
 	Concurrency int
 	ChangeRate  float64 // record-change requests per second (change_rate_limit); 0 = provider default
 	Line        int     // line of the provider's key in the file, for later error messages
-
-	secret map[string]bool
 }
 
-// IsSecret reports whether the setting key holds a secret that must not be
-// shown.
-func (p Provider) IsSecret(key string) bool { return p.secret[key] }
+// Values returns every setting with the secrets revealed, for building the
+// provider's client, which sends them. Never print it.
+func (p Provider) Values() map[string]string {
+	out := make(map[string]string, len(p.Settings)+len(p.Secrets))
+	for k, v := range p.Settings {
+		out[k] = v
+	}
+	for k, v := range p.Secrets {
+		out[k] = v.Reveal()
+	}
+	return out
+}
 
-// Mailcow configures domain discovery from a mailcow server. Its fmt output
-// redacts APIKey.
+// Mailcow configures domain discovery from a mailcow server.
 type Mailcow struct {
-	URL, APIKey, CAFile, Conf         string
+	URL                               string
+	APIKey                            Secret
+	CAFile, Conf                      string
 	Tags                              []string
 	IncludeAliasDomains, ManagePolicy bool
 }
+
+// Secret is a credential from the config (a token, a key). The value is
+// kept unexported and shown by nothing: fmt (every verb), encoding/json,
+// encoding/text and log/slog print only the key it came from. Reveal hands
+// it to the client that sends it; errors name the key, never the value.
+type Secret struct {
+	value string
+	key   string // e.g. mailcow.api_key
+}
+
+// NewSecret wraps a value read from key.
+func NewSecret(key, value string) Secret { return Secret{value: value, key: key} }
+
+// Reveal returns the value, for the one place that sends it.
+func (s Secret) Reveal() string { return s.value }
+
+// IsZero reports whether there is no value.
+func (s Secret) IsZero() bool { return s.value == "" }
+
+// String names the secret without showing it.
+func (s Secret) String() string {
+	if s.value == "" {
+		return ""
+	}
+	return redacted + " (" + s.key + ")"
+}
+
+// Format prints String for every verb, so %#v and %x show nothing either.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.String()) }
+
+// MarshalText serves encoding/json and encoding/text.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// LogValue serves log/slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Key describes one type-specific provider setting.
 type Key struct {
@@ -185,7 +231,7 @@ func Parse(data []byte, path string, opts Options) (*Config, error) {
 	if root == nil {
 		return nil, fmt.Errorf("no config in %s: the file holds no settings; add at least policy:, policy_host: and domains:", name)
 	}
-	p := &parser{file: name, dir: dir, opts: opts, envVars: map[*yaml.Node][]string{}}
+	p := &parser{file: name, dir: dir, opts: opts, expanded: map[*yaml.Node]expansion{}}
 	p.expandTree(root, "")
 	cfg := &Config{Path: path, Dir: dir}
 	p.config(root, cfg)
@@ -253,43 +299,6 @@ func (c *Config) ZoneFor(domain string) (zone, provider string, ok bool) {
 }
 
 const redacted = "[redacted]"
-
-// providerView is Provider without methods, so that Format can print it with
-// the caller's verb and flags without recursing.
-type providerView struct {
-	Name, Type  string
-	Settings    map[string]string
-	RateLimit   float64
-	Burst       int
-	Concurrency int
-	ChangeRate  float64
-	Line        int
-}
-
-// Format prints the provider with secret settings redacted, for every verb.
-func (p Provider) Format(f fmt.State, verb rune) {
-	v := providerView{Name: p.Name, Type: p.Type, RateLimit: p.RateLimit, Burst: p.Burst, Concurrency: p.Concurrency, ChangeRate: p.ChangeRate, Line: p.Line}
-	if p.Settings != nil {
-		v.Settings = make(map[string]string, len(p.Settings))
-		for k, val := range p.Settings {
-			if p.secret[k] {
-				val = redacted
-			}
-			v.Settings[k] = val
-		}
-	}
-	fmt.Fprintf(f, fmt.FormatString(f, verb), v)
-}
-
-type mailcowView Mailcow
-
-// Format prints the mailcow settings with the API key redacted, for every verb.
-func (m Mailcow) Format(f fmt.State, verb rune) {
-	if m.APIKey != "" {
-		m.APIKey = redacted
-	}
-	fmt.Fprintf(f, fmt.FormatString(f, verb), mailcowView(m))
-}
 
 // validKeys lists the keys of each fixed section, in the order of the docs.
 var (

@@ -1,9 +1,12 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 )
@@ -110,31 +112,25 @@ func TestParseFull(t *testing.T) {
 		Domains:     []string{"eu.example.com", "example.com", "example.org", "xn--bcher-kva.example"},
 		Provider:    "cf",
 		Providers: map[string]Provider{
-			"cf": {Name: "cf", Type: "cloudflare", Settings: map[string]string{"api_token": secretToken},
+			"cf": {Name: "cf", Type: "cloudflare", Settings: map[string]string{},
+				Secrets:   map[string]Secret{"api_token": NewSecret("providers.cf.api_token", secretToken)},
 				RateLimit: 4, Burst: 4, Concurrency: 8, Line: 21},
-			"files": {Name: "files", Type: "zonefile", Settings: map[string]string{"directory": "zones"}, Line: 27},
+			"files": {Name: "files", Type: "zonefile", Settings: map[string]string{"directory": "zones"}, Secrets: map[string]Secret{}, Line: 27},
 			"ns-1": {Name: "ns-1", Type: "rfc2136", Line: 30,
-				Settings: map[string]string{"server": "127.0.0.1:53", "key_name": "mtasts.", "key": secretTSIG}},
+				Settings: map[string]string{"server": "127.0.0.1:53", "key_name": "mtasts."},
+				Secrets:  map[string]Secret{"key": NewSecret("providers.ns-1.key", secretTSIG)}},
 		},
 		Zones: map[string]string{"example.com": "files", "eu.example.com": "ns-1"},
 		Mailcow: &Mailcow{
 			URL:    "https://mail.example.com",
-			APIKey: secretMailcow,
+			APIKey: NewSecret("mailcow.api_key", secretMailcow),
 			CAFile: cfgDir + "/ca.pem",
 			Conf:   "/opt/mailcow-dockerized/mailcow.conf",
 			Tags:   []string{"mta-sts", "prod"},
 		},
 	}
-	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Provider{})); diff != "" {
+	if diff := cmp.Diff(want, cfg, cmp.Comparer(func(a, b Secret) bool { return a == b })); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)
-	}
-	for name, secret := range map[string]string{"cf": "api_token", "ns-1": "key"} {
-		if !cfg.Providers[name].IsSecret(secret) {
-			t.Errorf("providers.%s.%s is not marked secret", name, secret)
-		}
-	}
-	if cfg.Providers["ns-1"].IsSecret("server") {
-		t.Error("providers.ns-1.server is marked secret")
 	}
 	got := cfg.Policy.MTASTS()
 	if err := got.Validate(); err != nil {
@@ -182,11 +178,11 @@ func TestParseMailcowOnly(t *testing.T) {
 	if cfg.PolicyHost != "" || cfg.Policy.MX != nil || cfg.Domains != nil {
 		t.Errorf("PolicyHost %q, MX %v, Domains %v: want all empty until mailcow is asked", cfg.PolicyHost, cfg.Policy.MX, cfg.Domains)
 	}
-	want := &Mailcow{URL: "http://127.0.0.1:8080", APIKey: secretMailcow, IncludeAliasDomains: true}
-	if diff := cmp.Diff(want, cfg.Mailcow); diff != "" {
+	want := &Mailcow{URL: "http://127.0.0.1:8080", APIKey: NewSecret("mailcow.api_key", secretMailcow), IncludeAliasDomains: true}
+	if diff := cmp.Diff(want, cfg.Mailcow, cmp.Comparer(func(a, b Secret) bool { return a == b })); diff != "" {
 		t.Errorf("mailcow (-want +got):\n%s", diff)
 	}
-	if got := cfg.Providers["cf"].Settings["api_token"]; got != secretToken {
+	if got := cfg.Providers["cf"].Secrets["api_token"].Reveal(); got != secretToken {
 		t.Errorf("api_token from file = %q", got)
 	}
 }
@@ -231,7 +227,7 @@ func TestParseErrors(t *testing.T) {
 		{"max_age above a year", strings.Replace(base, "max_age: 86400", "max_age: 31557601", 1), []string{
 			"cfg.yaml:3: policy.max_age: 31557601 is out of range"}},
 		{"max_age huge", strings.Replace(base, "max_age: 86400", "max_age: 99999999999999999999", 1), []string{
-			`cfg.yaml:3: policy.max_age: "99999999999999999999" is too large`}},
+			`cfg.yaml:3: policy.max_age: 99999999999999999999 is too large`}},
 		{"mode wrong", strings.Replace(base, "mode: testing", "mode: Enforce", 1), []string{
 			`cfg.yaml:2: policy.mode: "Enforce" is not a mode; use enforce, testing or none`}},
 		{"mode missing", strings.Replace(base, "  mode: testing\n", "", 1), []string{
@@ -308,8 +304,8 @@ func TestParseErrors(t *testing.T) {
 		{"rate_limit unit", base + "    rate_limit: 4/d\n", []string{
 			`cfg.yaml:11: providers.cf.rate_limit: "4/d" is not a rate; write N/s, N/m, N/5m or N/h`}},
 		{"rate_limit word", base + "    rate_limit: fast\n", []string{`providers.cf.rate_limit: "fast" is not a rate`}},
-		{"rate_limit bare number", base + "    rate_limit: 4\n", []string{`cfg.yaml:11: providers.cf.rate_limit: "4" is not a rate`}},
-		{"rate_limit zero", base + "    rate_limit: 0/s\n", []string{"cfg.yaml:11: providers.cf.rate_limit: \"0/s\": the number of requests must be above 0"}},
+		{"rate_limit bare number", base + "    rate_limit: 4\n", []string{`cfg.yaml:11: providers.cf.rate_limit: 4 is not a rate`}},
+		{"rate_limit zero", base + "    rate_limit: 0/s\n", []string{`cfg.yaml:11: providers.cf.rate_limit: "0/s" has no requests: the number must be above 0`}},
 		{"burst zero", base + "    burst: 0\n", []string{"cfg.yaml:11: providers.cf.burst: 0 is out of range"}},
 		{"concurrency type", base + "    concurrency: many\n", []string{`cfg.yaml:11: providers.cf.concurrency: must be a whole number of at least 1, got "many"`}},
 		{"policy_host missing", strings.Replace(base, "policy_host: mail.example.com\n", "", 1), []string{
@@ -351,10 +347,10 @@ func TestParseErrors(t *testing.T) {
 			`cfg.yaml:10: providers.cf.api_token: "${...}" does not hold a variable name`}},
 		{"env in list", strings.Replace(base, "domains: [example.com]", `domains: [example.com, "${DOMAIN2}"]`, 1), []string{
 			"cfg.yaml:5: domains[1]: environment variable DOMAIN2 is not set"}},
-		{"env value not echoed", base + "layout: ${CF_TOKEN}\n", []string{"cfg.yaml:11: layout: <value of ${CF_TOKEN}> is not a layout"}},
+		{"env value not echoed", base + "layout: ${CF_TOKEN}\n", []string{`cfg.yaml:11: layout: the expansion of "${CF_TOKEN}" is not a layout`}},
 		{"env value not echoed in list", strings.Replace(base, "domains: [example.com]", "domains:\n  - x_${CF_TOKEN}", 1), []string{
-			"cfg.yaml:6: domains[0]: domain name <value of ${CF_TOKEN}>: "}},
-		{"env value not echoed at top", "${CF_TOKEN}\n", []string{"cfg.yaml:1: must be a mapping of keys, got <value of ${CF_TOKEN}>"}},
+			`cfg.yaml:6: domains[0]: the expansion of "x_${CF_TOKEN}" is not a valid domain name`}},
+		{"env value not echoed at top", "${CF_TOKEN}\n", []string{`cfg.yaml:1: must be a mapping of keys, got the expansion of "${CF_TOKEN}"`}},
 		{"secret empty string", strings.Replace(base, "api_token: tok", `api_token: ""`, 1), []string{
 			"cfg.yaml:10: providers.cf.api_token is empty; give it a value"}},
 		{"secret both forms", base + "    api_token_file: cf.token\n", []string{
@@ -475,8 +471,8 @@ func TestEnvExpansion(t *testing.T) {
 		{"publish_gate from env", cfg.PublishGate, false},
 		{"ttl from env", cfg.TTL, 600 * time.Second},
 		{"policy_host from env, normalised", cfg.PolicyHost, "mail.example.com"},
-		{"secret from env", cfg.Providers["cf"].Settings["api_token"], secretToken},
-		{"escaped ${ and lone $", cfg.Mailcow.APIKey, "pa$$word${NOT_A_VAR}"},
+		{"secret from env", cfg.Providers["cf"].Secrets["api_token"].Reveal(), secretToken},
+		{"escaped ${ and lone $", cfg.Mailcow.APIKey.Reveal(), "pa$$word${NOT_A_VAR}"},
 		{"list entry from env", cfg.Mailcow.Tags, []string{"Mail.Example.com"}},
 	}
 	for _, c := range checks {
@@ -571,9 +567,9 @@ mailcow:
 		t.Fatalf("Load: %v", err)
 	}
 	checks := []struct{ name, got, want string }{
-		{"cf token trimmed", cfg.Providers["cf"].Settings["api_token"], secretToken},
-		{"absolute key_file", cfg.Providers["ns"].Settings["key"], secretTSIG},
-		{"mailcow key", cfg.Mailcow.APIKey, secretMailcow},
+		{"cf token trimmed", cfg.Providers["cf"].Secrets["api_token"].Reveal(), secretToken},
+		{"absolute key_file", cfg.Providers["ns"].Secrets["key"].Reveal(), secretTSIG},
+		{"mailcow key", cfg.Mailcow.APIKey.Reveal(), secretMailcow},
 		{"ca_file", cfg.Mailcow.CAFile, filepath.Join(dir, "ca.pem")},
 		{"conf", cfg.Mailcow.Conf, filepath.Join(dir, "mailcow.conf")},
 		{"policy file", cfg.Policy.File, filepath.Join(dir, "www/mta-sts.txt")},
@@ -598,13 +594,22 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	outputs := []string{
 		fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg),
 		fmt.Sprintf("%v %+v %#v", *cfg, *cfg, *cfg),
-		fmt.Sprintf("%v %+v %#v %s %q", cfg.Providers, cfg.Providers, cfg.Providers, cfg.Providers["cf"], cfg.Providers["ns-1"]),
-		fmt.Sprintf("%v %+v %#v %s", cfg.Mailcow, *cfg.Mailcow, cfg.Mailcow, cfg.Mailcow),
+		fmt.Sprintf("%v %+v %#v %v %+v", cfg.Providers, cfg.Providers, cfg.Providers, cfg.Providers["cf"], cfg.Providers["ns-1"]),
+		fmt.Sprintf("%v %+v %#v %v", cfg.Mailcow, *cfg.Mailcow, cfg.Mailcow, cfg.Mailcow),
 		fmt.Sprint(cfg.Providers["cf"], cfg.Mailcow),
+		fmt.Sprintf("%s %q %x %X %#v", cfg.Mailcow.APIKey, cfg.Mailcow.APIKey, cfg.Mailcow.APIKey, cfg.Providers["cf"].Secrets["api_token"], cfg.Providers["ns-1"].Secrets),
+		fmt.Sprint(cfg.Providers["ns-1"].Secrets["key"]) + cfg.Mailcow.APIKey.String(),
 	}
+	js, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "key", cfg.Mailcow.APIKey, "mailcow", cfg.Mailcow, "providers", cfg.Providers)
+	outputs = append(outputs, string(js), logged.String())
 	for _, out := range outputs {
 		assertNoSecret(t, out)
-		if !strings.Contains(out, redacted) {
+		if !strings.Contains(out, redacted+" (") {
 			t.Errorf("output shows no %s marker: %s", redacted, out)
 		}
 	}

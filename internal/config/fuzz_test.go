@@ -99,7 +99,7 @@ func checkInvariants(c *Config) error {
 			return fmt.Errorf("provider %s: unknown type %q accepted", name, p.Type)
 		}
 		for _, k := range keys {
-			if k.Required && p.Settings[k.Name] == "" {
+			if k.Required && p.Values()[k.Name] == "" {
 				return fmt.Errorf("provider %s: required %s empty", name, k.Name)
 			}
 		}
@@ -115,7 +115,7 @@ func checkInvariants(c *Config) error {
 		}
 	}
 	if m := c.Mailcow; m != nil {
-		if m.APIKey == "" || checkMailcowURL(m.URL) != nil || (m.ManagePolicy && c.Policy.File != "") {
+		if m.APIKey.IsZero() || checkMailcowURL(m.URL) != nil || (m.ManagePolicy && c.Policy.File != "") {
 			return fmt.Errorf("mailcow %+v", m)
 		}
 	}

@@ -40,43 +40,90 @@ type parser struct {
 	opts     Options
 	problems []problem
 	warnings []problem
-	// envVars lists the variables expanded into a scalar, so that an empty
-	// value can be blamed on the variable that made it empty.
-	envVars map[*yaml.Node][]string
+	// expanded records the scalars ${VAR} references were expanded into:
+	// their text as written in the file and the variables. Any variable may
+	// hold a secret, so messages show such a value only as written (see
+	// show and cause), never as expanded.
+	expanded map[*yaml.Node]expansion
 }
 
+// expansion is where the value of an expanded scalar came from.
+type expansion struct {
+	raw  string   // as written in the file, e.g. "${TAGS}"
+	vars []string // the variables expanded into it
+}
+
+// errorf records a problem at n. Neither format nor args may carry the text
+// of a scalar: a value goes in through show, a validator's error about it
+// through cause, which both know where the value came from.
 func (p *parser) errorf(n *yaml.Node, key, format string, args ...any) {
-	p.problems = append(p.problems, problem{file: p.file, line: line(n), key: key, msg: p.scrub(n, fmt.Sprintf(format, args...))})
+	p.problems = append(p.problems, problem{file: p.file, line: line(n), key: key, msg: fmt.Sprintf(format, args...)})
 }
 
+// warnf records a doubtful setting, under the rules of errorf.
 func (p *parser) warnf(n *yaml.Node, key, format string, args ...any) {
-	p.warnings = append(p.warnings, problem{file: p.file, line: line(n), key: key, msg: p.scrub(n, fmt.Sprintf(format, args...))})
+	p.warnings = append(p.warnings, problem{file: p.file, line: line(n), key: key, msg: fmt.Sprintf(format, args...)})
 }
 
-// scrub replaces a value that came from the environment by the names of its
-// variables: any variable may hold a secret, and a secret put under the
-// wrong key must not end up in a log through the error about it.
-func (p *parser) scrub(n *yaml.Node, msg string) string {
-	vars := p.envVars[n]
-	if vars == nil || n.Value == "" {
-		return msg
-	}
-	placeholder := "<value of ${" + strings.Join(vars, "}, ${") + "}>"
-	msg = strings.ReplaceAll(msg, strconv.Quote(n.Value), placeholder)
-	// Unquoted only when long enough not to hit unrelated words or numbers.
-	if len(n.Value) >= 8 {
-		msg = strings.ReplaceAll(msg, n.Value, placeholder)
-	}
-	// A message may still quote a piece of the value (a label, a port):
-	// then it says only that the value does not fit.
-	const piece = 4
-	for i := 0; i+piece <= len(n.Value); i++ {
-		if strings.Contains(msg, n.Value[i:i+piece]) {
-			return placeholder + " is not valid here; check the variable (the details are left out, as it may hold a secret)"
-		}
-	}
-	return msg
+// shown is the value of a scalar as a message may show it.
+type shown struct {
+	text     string
+	quote    bool
+	expanded bool
 }
+
+func (s shown) String() string {
+	t := s.text
+	if s.quote || s.expanded {
+		t = strconv.Quote(t)
+	}
+	if s.expanded {
+		return "the expansion of " + t
+	}
+	return t
+}
+
+// show returns the value of n for a message: as written when it came from
+// the file (quoted unless it is a plain number or boolean); when ${VAR}s
+// were expanded into it, only the text as written with the references
+// unexpanded, e.g. the expansion of "${MAILCOW_TAGS}".
+func (p *parser) show(n *yaml.Node) shown {
+	if n == nil {
+		return shown{text: "nothing"}
+	}
+	if e, ok := p.expanded[n]; ok {
+		return shown{text: e.raw, expanded: true}
+	}
+	switch n.ShortTag() {
+	case "!!int", "!!bool", "!!float":
+		return shown{text: n.Value}
+	}
+	return shown{text: n.Value, quote: true}
+}
+
+// showAs is like show, but a value written in the file is shown as
+// display, e.g. a domain name in its normal form.
+func (p *parser) showAs(n *yaml.Node, display string) shown {
+	if _, ok := p.expanded[n]; ok {
+		return p.show(n)
+	}
+	return shown{text: display}
+}
+
+// cause is err, a validator's complaint about the value of n that may
+// quote the value, in the form a message may show: as it is for a value
+// written in the file; for an expanded value only what was wanted, since
+// the complaint would show the variable's content.
+func (p *parser) cause(n *yaml.Node, err error, want string) string {
+	if _, ok := p.expanded[n]; !ok {
+		return err.Error()
+	}
+	return fmt.Sprintf("%v is not %s (the details would show the variable's value)", p.show(n), want)
+}
+
+// vars lists the variables expanded into n; nil for a value written in
+// the file.
+func (p *parser) vars(n *yaml.Node) []string { return p.expanded[n].vars }
 
 func line(n *yaml.Node) int {
 	if n == nil {
@@ -109,7 +156,8 @@ func isNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
 }
 
-func describe(n *yaml.Node) string {
+// describe says what n is, for a message about a value of the wrong kind.
+func (p *parser) describe(n *yaml.Node) string {
 	switch {
 	case isNull(n):
 		return "nothing"
@@ -118,6 +166,9 @@ func describe(n *yaml.Node) string {
 	case n.Kind == yaml.SequenceNode:
 		return "a list"
 	case n.Kind == yaml.ScalarNode:
+		if _, ok := p.expanded[n]; ok {
+			return p.show(n).String()
+		}
 		return strconv.Quote(n.Value)
 	}
 	return "something else"
@@ -134,7 +185,7 @@ type field struct {
 func (p *parser) entries(n *yaml.Node, path string) []field {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		p.errorf(n, path, "must be a mapping of keys, got %s", describe(n))
+		p.errorf(n, path, "must be a mapping of keys, got %s", p.describe(n))
 		return nil
 	}
 	var out []field
@@ -143,7 +194,7 @@ func (p *parser) entries(n *yaml.Node, path string) []field {
 		k, v := n.Content[i], n.Content[i+1]
 		switch {
 		case k.Kind != yaml.ScalarNode:
-			p.errorf(k, path, "keys must be plain names, got %s", describe(k))
+			p.errorf(k, path, "keys must be plain names, got %s", p.describe(k))
 			continue
 		case k.ShortTag() == "!!merge":
 			p.errorf(k, path, "merge keys (<<) are not supported; write the keys out")
@@ -189,7 +240,7 @@ func (p *parser) str(f field) (string, bool) {
 		return "", false
 	}
 	if f.val.Kind != yaml.ScalarNode {
-		p.errorf(f.val, f.path, "must be text, got %s", describe(f.val))
+		p.errorf(f.val, f.path, "must be text, got %s", p.describe(f.val))
 		return "", false
 	}
 	return f.val.Value, true
@@ -209,19 +260,19 @@ func (p *parser) integer(f field, what string) (int64, bool) {
 			if err := n.Decode(&v); err == nil {
 				return v, true
 			}
-			p.errorf(n, f.path, "%q is too large; expected %s", n.Value, what)
+			p.errorf(n, f.path, "%v is too large; expected %s", p.show(n), what)
 			return 0, false
-		case tag == "!!str" && p.envVars[n] != nil:
+		case tag == "!!str" && p.vars(n) != nil:
 			if v, err := strconv.ParseInt(strings.TrimSpace(n.Value), 10, 64); err == nil {
 				return v, true
 			}
 		}
 	}
 	if _, err := strconv.ParseInt(n.Value, 10, 64); errors.Is(err, strconv.ErrRange) {
-		p.errorf(n, f.path, "%q is too large; expected %s", n.Value, what)
+		p.errorf(n, f.path, "%v is too large; expected %s", p.show(n), what)
 		return 0, false
 	}
-	p.errorf(n, f.path, "must be %s, got %s", what, describe(n))
+	p.errorf(n, f.path, "must be %s, got %s", what, p.describe(n))
 	return 0, false
 }
 
@@ -237,7 +288,7 @@ func (p *parser) boolean(f field) (bool, bool) {
 			if err := n.Decode(&v); err == nil {
 				return v, true
 			}
-		case tag == "!!str" && p.envVars[n] != nil:
+		case tag == "!!str" && p.vars(n) != nil:
 			switch strings.ToLower(strings.TrimSpace(n.Value)) {
 			case "true":
 				return true, true
@@ -246,7 +297,7 @@ func (p *parser) boolean(f field) (bool, bool) {
 			}
 		}
 	}
-	p.errorf(n, f.path, "must be true or false, got %s", describe(n))
+	p.errorf(n, f.path, "must be true or false, got %s", p.describe(n))
 	return false, false
 }
 
@@ -264,7 +315,7 @@ func (p *parser) list(f field, example string) ([]item, bool) {
 		return nil, false
 	}
 	if f.val.Kind != yaml.SequenceNode {
-		p.errorf(f.val, f.path, "must be a list like %s, got %s", example, describe(f.val))
+		p.errorf(f.val, f.path, "must be a list like %s, got %s", example, p.describe(f.val))
 		return nil, false
 	}
 	out := []item{}
@@ -275,7 +326,7 @@ func (p *parser) list(f field, example string) ([]item, bool) {
 		case isNull(c):
 			p.errorf(c, path, "empty entry; remove it or give a value")
 		case c.Kind != yaml.ScalarNode:
-			p.errorf(c, path, "must be text, got %s", describe(c))
+			p.errorf(c, path, "must be text, got %s", p.describe(c))
 		default:
 			out = append(out, item{val: c.Value, node: c, path: path})
 		}
@@ -309,7 +360,7 @@ func (p *parser) expandTree(n *yaml.Node, path string) {
 			return
 		}
 		if len(vars) > 0 {
-			p.envVars[n] = vars
+			p.expanded[n] = expansion{raw: n.Value, vars: vars}
 		}
 		n.Value = out
 	}

@@ -63,7 +63,7 @@ func (p *parser) config(root *yaml.Node, cfg *Config) {
 			case LayoutDirect, LayoutDelegated:
 				cfg.Layout = l
 			default:
-				p.errorf(f.val, f.path, "%q is not a layout; use direct or delegated", v)
+				p.errorf(f.val, f.path, "%v is not a layout; use direct or delegated", p.show(f.val))
 			}
 		}
 	}
@@ -74,9 +74,9 @@ func (p *parser) config(root *yaml.Node, cfg *Config) {
 		if v, ok := p.integer(f, "a whole number of seconds"); ok {
 			switch {
 			case v < minTTL || v > maxTTL:
-				p.errorf(f.val, f.path, "%d is out of range; use %d to %d seconds (3600 is usual)", v, minTTL, maxTTL)
+				p.errorf(f.val, f.path, "%v is out of range; use %d to %d seconds (3600 is usual)", p.show(f.val), minTTL, maxTTL)
 			case v < lowTTL:
-				p.warnf(f.val, f.path, "%d seconds is very short; below %d many providers round up and resolvers ask far more often", v, lowTTL)
+				p.warnf(f.val, f.path, "%v seconds is very short; below %d many providers round up and resolvers ask far more often", p.show(f.val), lowTTL)
 			}
 			if v >= minTTL && v <= maxTTL {
 				cfg.TTL = time.Duration(v) * time.Second
@@ -118,12 +118,12 @@ func (p *parser) config(root *yaml.Node, cfg *Config) {
 // a problem.
 func (p *parser) domain(n *yaml.Node, path, what string) string {
 	if isNull(n) || n.Kind != yaml.ScalarNode {
-		p.errorf(n, path, "must be a domain name, got %s", describe(n))
+		p.errorf(n, path, "must be a domain name, got %s", p.describe(n))
 		return ""
 	}
 	d, err := dnsname.Normalize(n.Value)
 	if err != nil {
-		p.errorf(n, path, "%v; fix the %s", err, what)
+		p.errorf(n, path, "%s; fix the %s", p.cause(n, err, "a valid domain name"), what)
 		return ""
 	}
 	return d
@@ -142,7 +142,7 @@ func (p *parser) policy(f field, cfg *Config) {
 		if mode := mtasts.Mode(v); mode.Valid() {
 			pol.Mode = mode
 		} else {
-			p.errorf(m.val, m.path, "%q is not a mode; use enforce, testing or none (lower case)", v)
+			p.errorf(m.val, m.path, "%v is not a mode; use enforce, testing or none (lower case)", p.show(m.val))
 		}
 	}
 	maxAgeNode := f.key
@@ -152,9 +152,9 @@ func (p *parser) policy(f field, cfg *Config) {
 		maxAgeNode = m.val
 		switch {
 		case v < 1 || v > mtasts.MaxMaxAge:
-			p.errorf(m.val, m.path, "%d is out of range; use 1 to %d seconds (one year)", v, mtasts.MaxMaxAge)
+			p.errorf(m.val, m.path, "%v is out of range; use 1 to %d seconds (one year)", p.show(m.val), mtasts.MaxMaxAge)
 		case v > mailcowMaxMaxAge && cfg.Mailcow != nil && cfg.Mailcow.ManagePolicy:
-			p.errorf(m.val, m.path, "%d is more than mailcow accepts with manage_policy (%d, 365 days); use at most %d", v, mailcowMaxMaxAge, mailcowMaxMaxAge)
+			p.errorf(m.val, m.path, "%v is more than mailcow accepts with manage_policy (%d, 365 days); use at most %d", p.show(m.val), mailcowMaxMaxAge, mailcowMaxMaxAge)
 		default:
 			pol.MaxAge = v
 		}
@@ -182,10 +182,10 @@ func (p *parser) policy(f field, cfg *Config) {
 		}
 	}
 	if pol.MaxAge > 0 && pol.MaxAge < oneDay {
-		p.warnf(maxAgeNode, f.path+".max_age", "%d seconds is less than a day; senders re-fetch the policy often and a short max_age protects little (weeks are usual)", pol.MaxAge)
+		p.warnf(maxAgeNode, f.path+".max_age", "%v seconds is less than a day; senders re-fetch the policy often and a short max_age protects little (weeks are usual)", p.show(maxAgeNode))
 	}
 	if pol.Mode == mtasts.ModeEnforce && pol.MaxAge > 0 && pol.MaxAge < oneWeek {
-		p.warnf(maxAgeNode, f.path+".max_age", "mode enforce with max_age %d, less than a week (%d); RFC 8461 suggests weeks so that the policy outlives an attack", pol.MaxAge, oneWeek)
+		p.warnf(maxAgeNode, f.path+".max_age", "mode enforce with max_age %v, less than a week (%d); RFC 8461 suggests weeks so that the policy outlives an attack", p.show(maxAgeNode), oneWeek)
 	}
 	// The mtasts package has the last word on what can be published; with
 	// no problems so far this only catches a disagreement between the two.
@@ -220,7 +220,7 @@ func (p *parser) mxPatterns(f field, mode mtasts.Mode) []string {
 			name, wildcard := strings.CutPrefix(mx, "*.")
 			a, err := dnsname.Normalize(name)
 			if err != nil {
-				p.errorf(it.node, it.path, "%v; fix the mx pattern", err)
+				p.errorf(it.node, it.path, "%s; fix the mx pattern", p.cause(it.node, err, "a valid host name"))
 				continue
 			}
 			mx = a
@@ -229,7 +229,7 @@ func (p *parser) mxPatterns(f field, mode mtasts.Mode) []string {
 			}
 		}
 		if err := mtasts.ValidateMXPattern(mx); err != nil {
-			p.errorf(it.node, it.path, "%v", err)
+			p.errorf(it.node, it.path, "%s", p.cause(it.node, err, "a valid mx pattern (mail.example.com or *.example.com)"))
 			continue
 		}
 		out = append(out, mx)
@@ -268,7 +268,7 @@ func (p *parser) tlsrpt(f field) *TLSRPT {
 	out := &TLSRPT{}
 	for _, it := range items {
 		if err := mtasts.ValidateRUA(it.val); err != nil {
-			p.errorf(it.node, it.path, "%v", err)
+			p.errorf(it.node, it.path, "%s", p.cause(it.node, err, "a report URI (mailto: or https:)"))
 			continue
 		}
 		out.RUA = append(out.RUA, it.val)
@@ -288,7 +288,7 @@ func (p *parser) domains(f field, nodes map[string]*yaml.Node) []string {
 			continue
 		}
 		if first, dup := nodes[d]; dup {
-			p.warnf(it.node, it.path, "%s is listed twice (first at line %d); remove one", d, first.Line)
+			p.warnf(it.node, it.path, "%v is listed twice (first at line %d); remove one", p.showAs(it.node, d), first.Line)
 			continue
 		}
 		nodes[d] = it.node
@@ -327,7 +327,7 @@ func (p *parser) providers(f field, cfg *Config) {
 }
 
 func (p *parser) provider(name string, f field) Provider {
-	prov := Provider{Name: name, Line: f.key.Line, Settings: map[string]string{}, secret: map[string]bool{}}
+	prov := Provider{Name: name, Line: f.key.Line, Settings: map[string]string{}, Secrets: map[string]Secret{}}
 	if f.val.Kind != yaml.MappingNode {
 		p.entries(f.val, f.path)
 		return prov
@@ -348,7 +348,7 @@ func (p *parser) provider(name string, f field) Provider {
 	} else if v, ok := p.str(t); ok {
 		prov.Type = v
 		if keys, typeKnown = p.opts.ProviderKeys(v); !typeKnown {
-			p.errorf(t.val, t.path, "unknown provider type %q (known: %s)", v, strings.Join(p.opts.KnownTypes, ", "))
+			p.errorf(t.val, t.path, "unknown provider type %v (known: %s)", p.show(t.val), strings.Join(p.opts.KnownTypes, ", "))
 		}
 	}
 	valid := slices.Clone(commonKeys)
@@ -368,7 +368,7 @@ func (p *parser) provider(name string, f field) Provider {
 			if v, ok := p.str(e); ok {
 				rate, err := parseRate(v)
 				if err != nil {
-					p.errorf(e.val, e.path, "%v", err)
+					p.errorf(e.val, e.path, "%v %v", p.show(e.val), err)
 				}
 				if key == "rate_limit" {
 					prov.RateLimit = rate
@@ -379,7 +379,7 @@ func (p *parser) provider(name string, f field) Provider {
 		case "burst", "concurrency":
 			if v, ok := p.integer(e, "a whole number of at least 1"); ok {
 				if v < 1 || v > math.MaxInt32 {
-					p.errorf(e.val, e.path, "%d is out of range; use a whole number of at least 1, or remove the key for the provider's default", v)
+					p.errorf(e.val, e.path, "%v is out of range; use a whole number of at least 1, or remove the key for the provider's default", p.show(e.val))
 				} else if key == "burst" {
 					prov.Burst = int(v)
 				} else {
@@ -403,9 +403,10 @@ func (p *parser) provider(name string, f field) Provider {
 		if !ok {
 			continue
 		}
-		prov.Settings[k.Name] = v
 		if k.Secret {
-			prov.secret[k.Name] = true
+			prov.Secrets[k.Name] = NewSecret(join(f.path, k.Name), v)
+		} else {
+			prov.Settings[k.Name] = v
 		}
 	}
 	return prov
@@ -446,7 +447,7 @@ func (p *parser) setting(byKey map[string]field, parent field, k Key) (string, b
 }
 
 func (p *parser) emptyMsg(n *yaml.Node, path string) string {
-	vars := p.envVars[n]
+	vars := p.vars(n)
 	switch len(vars) {
 	case 0:
 		return path + " is empty"
@@ -469,15 +470,24 @@ func (p *parser) secretFile(f field, path string) (string, bool) {
 	abs := p.abs(name)
 	data, err := p.opts.ReadFile(abs)
 	if err != nil {
-		p.errorf(f.val, f.path, "cannot read %s: %v; check the path (relative paths start at %s)", abs, withoutPath(err), p.dir)
+		p.errorf(f.val, f.path, "cannot read %v: %v; check the path (relative paths start at %s)", p.showPath(f.val, abs), withoutPath(err), p.dir)
 		return "", false
 	}
 	v := strings.TrimSpace(string(data))
 	if v == "" {
-		p.errorf(f.val, "", "%s is empty (file %s is empty); put the secret in it", path, abs)
+		p.errorf(f.val, "", "%s is empty (file %v is empty); put the secret in it", path, p.showPath(f.val, abs))
 		return "", false
 	}
 	return v, true
+}
+
+// showPath is the path in the value of n, resolved to abs, for a message:
+// abs when written in the file, the text as written when expanded.
+func (p *parser) showPath(n *yaml.Node, abs string) fmt.Stringer {
+	if _, ok := p.expanded[n]; ok {
+		return p.show(n)
+	}
+	return shown{text: abs}
 }
 
 // withoutPath drops the path from a file system error, which the message
@@ -499,9 +509,9 @@ func (p *parser) abs(path string) string {
 }
 
 // parseRate reads "N/s", "N/m", "N/5m", "N/h" (N may be decimal) as a rate
-// per second.
+// per second. Its errors say what is wrong without quoting s.
 func parseRate(s string) (float64, error) {
-	bad := fmt.Errorf("%q is not a rate; write N/s, N/m, N/5m or N/h, e.g. 4/s or 0.5/s", s)
+	bad := errors.New("is not a rate; write N/s, N/m, N/5m or N/h, e.g. 4/s or 0.5/s")
 	num, per, ok := strings.Cut(s, "/")
 	if !ok || !isDecimal(num) || per == "" {
 		return 0, bad
@@ -520,7 +530,7 @@ func parseRate(s string) (float64, error) {
 	}
 	n, err := strconv.ParseFloat(num, 64)
 	if err != nil || n <= 0 || math.IsInf(n, 0) {
-		return 0, fmt.Errorf("%q: the number of requests must be above 0; write e.g. 4/s", s)
+		return 0, errors.New("has no requests: the number must be above 0; write e.g. 4/s")
 	}
 	return n / (count * unit), nil
 }
@@ -552,7 +562,7 @@ func (p *parser) providerExists(n *yaml.Node, path, name string, cfg *Config) bo
 	if len(defined) > 0 {
 		list = strings.Join(defined, ", ")
 	}
-	p.errorf(n, path, "no provider named %q under providers: (defined: %s); add it or fix the name", name, list)
+	p.errorf(n, path, "no provider named %v under providers: (defined: %s); add it or fix the name", p.show(n), list)
 	return false
 }
 
@@ -590,16 +600,18 @@ func (p *parser) mailcow(f field) *Mailcow {
 		p.errorf(f.key, f.path, "url is required; add url: https://<your mailcow host>")
 	} else if v, ok := p.str(u); ok {
 		if err := checkMailcowURL(v); err != nil {
-			p.errorf(u.val, u.path, "%v", err)
+			p.errorf(u.val, u.path, "%v %v", p.show(u.val), err)
 		}
 		m.URL = v
 	}
-	m.APIKey, _ = p.setting(fs, f, Key{Name: "api_key", Secret: true, Required: true})
+	if v, ok := p.setting(fs, f, Key{Name: "api_key", Secret: true, Required: true}); ok {
+		m.APIKey = NewSecret(join(f.path, "api_key"), v)
+	}
 	if c, ok := fs["ca_file"]; ok {
 		if v, ok := p.str(c); ok && v != "" {
 			m.CAFile = p.abs(v)
 			if _, err := p.opts.ReadFile(m.CAFile); err != nil {
-				p.errorf(c.val, c.path, "cannot read %s: %v; check the path (relative paths start at %s)", m.CAFile, withoutPath(err), p.dir)
+				p.errorf(c.val, c.path, "cannot read %v: %v; check the path (relative paths start at %s)", p.showPath(c.val, m.CAFile), withoutPath(err), p.dir)
 			}
 		} else if ok {
 			p.errorf(c.val, c.path, "is empty; give the path of a PEM file or remove the key")
@@ -608,7 +620,15 @@ func (p *parser) mailcow(f field) *Mailcow {
 	if t, ok := fs["tags"]; ok {
 		items, _ := p.list(t, "[mta-sts]")
 		for _, it := range items {
-			m.Tags = append(m.Tags, it.val)
+			tag := strings.TrimSpace(it.val)
+			switch {
+			case tag == "":
+				p.errorf(it.node, it.path, "%v is blank; give a tag or remove the entry", p.show(it.node))
+			case strings.Contains(tag, ","):
+				p.errorf(it.node, it.path, "%v contains a comma, which mailcow's API uses to separate tags: give each tag as its own entry", p.show(it.node))
+			default:
+				m.Tags = append(m.Tags, tag)
+			}
 		}
 	}
 	if b, ok := fs["include_alias_domains"]; ok {
@@ -632,21 +652,18 @@ func (p *parser) mailcow(f field) *Mailcow {
 }
 
 // checkMailcowURL demands https, because the API key travels with every
-// request; plain http is fine only to the local machine.
+// request; plain http is fine only to the local machine. Its errors say
+// what is wrong without quoting raw.
 func checkMailcowURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("not a valid URL (%v); write https://mail.example.com", err)
+		return errors.New("is not a valid URL; write https://mail.example.com")
 	}
 	if u.User != nil {
-		return fmt.Errorf("must not contain a user or password; put the key in api_key")
+		return errors.New("must not contain a user or password; put the key in api_key")
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("%q has no host; write https://mail.example.com", raw)
+		return errors.New("has no host; write https://mail.example.com")
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
@@ -655,9 +672,9 @@ func checkMailcowURL(raw string) error {
 		if isLoopback(u.Hostname()) {
 			return nil
 		}
-		return fmt.Errorf("%q uses http, which would send the API key in clear; use https (http is allowed only for localhost)", raw)
+		return errors.New("uses http, which would send the API key in clear; use https (http is allowed only for localhost)")
 	}
-	return fmt.Errorf("%q must start with https://", raw)
+	return errors.New("must start with https://")
 }
 
 func isLoopback(host string) bool {
@@ -692,7 +709,7 @@ func (p *parser) crossCheck(root *yaml.Node, top map[string]field, cfg *Config, 
 		}
 		p.errorf(primary.key, primary.path, "is only used with layout: delegated (%s); remove primary or set layout: delegated", where)
 	case cfg.Primary != "" && cfg.Mailcow == nil && domainNodes[cfg.Primary] == nil:
-		p.errorf(primary.val, primary.path, "%s is not one of domains; add it to domains or pick one of them", cfg.Primary)
+		p.errorf(primary.val, primary.path, "%v is not one of domains; add it to domains or pick one of them", p.showAs(primary.val, cfg.Primary))
 	}
 	if cfg.Mailcow != nil && cfg.Mailcow.ManagePolicy && cfg.Policy.File != "" {
 		n := top["mailcow"].key
@@ -716,7 +733,7 @@ func (p *parser) crossCheck(root *yaml.Node, top map[string]field, cfg *Config, 
 	hasDefault = hasDefault && !isNull(def.val)
 	for _, d := range cfg.Domains {
 		if _, _, ok := cfg.ZoneFor(d); !ok && !hasDefault {
-			p.errorf(domainNodes[d], "domains", "%s is in no configured zone; add a zones: entry for its zone or set provider: <name> to discover it", d)
+			p.errorf(domainNodes[d], "domains", "%v is in no configured zone; add a zones: entry for its zone or set provider: <name> to discover it", p.showAs(domainNodes[d], d))
 		}
 	}
 	if cfg.Mailcow != nil && len(cfg.Zones) == 0 && !hasDefault {

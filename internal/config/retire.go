@@ -18,16 +18,16 @@ func (p *parser) retire(f field, nodes map[string]*yaml.Node) []Retirement {
 	for _, e := range p.entries(f.val, f.path) {
 		d := p.domain(e.key, f.path, "domain")
 		if isNull(e.val) || e.val.Kind != yaml.ScalarNode {
-			p.errorf(e.val, e.path, "must be the date retirement began, YYYY-MM-DD or RFC 3339 (e.g. 2026-11-20), got %s", describe(e.val))
+			p.errorf(e.val, e.path, "must be the date retirement began, YYYY-MM-DD or RFC 3339 (e.g. 2026-11-20), got %s", p.describe(e.val))
 			continue
 		}
 		since, err := parseSince(e.val.Value)
 		if err != nil {
-			p.errorf(e.val, e.path, "%q is not a date; write YYYY-MM-DD or an RFC 3339 time (e.g. 2026-11-20 or 2026-11-20T09:00:00Z)", e.val.Value)
+			p.errorf(e.val, e.path, "%v is not a date; write YYYY-MM-DD or an RFC 3339 time (e.g. 2026-11-20 or 2026-11-20T09:00:00Z)", p.show(e.val))
 			continue
 		}
 		if since.After(now) {
-			p.errorf(e.val, e.path, "%s is in the future; retirement begins on the day apply first publishes mode none: give today's date (%s) when you retire the domain, not a planned one", e.val.Value, now.UTC().Format(time.DateOnly))
+			p.errorf(e.val, e.path, "%s is in the future; retirement begins on the day apply first publishes mode none: give today's date (%s) when you retire the domain, not a planned one", p.showAs(e.val, e.val.Value), now.UTC().Format(time.DateOnly))
 			continue
 		}
 		if d == "" {

@@ -111,7 +111,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 		if po.Limits.Concurrency == 0 {
 			po.Limits.Concurrency = zoneConcurrency
 		}
-		p, err := providers.Build(ctx, name, pc.Type, pc.Settings, po)
+		p, err := providers.Build(ctx, name, pc.Type, pc.Values(), po)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d: %w", cfg.Path, pc.Line, err))
 			continue
@@ -159,7 +159,7 @@ func (e *Engine) newMailcow() (*mailcow.Client, error) {
 	}
 	return mailcow.New(mailcow.Options{
 		URL:        e.cfg.Mailcow.URL,
-		APIKey:     e.cfg.Mailcow.APIKey,
+		APIKey:     e.cfg.Mailcow.APIKey.Reveal(),
 		HTTPClient: &http.Client{Transport: transport, Timeout: mailcowTimeout},
 	})
 }

@@ -99,13 +99,16 @@ func (c *Client) endpoint(path string, query url.Values) *url.URL {
 	return &u
 }
 
-// redact removes the API key from text that came from the server, in case a
-// misconfigured proxy or mailcow itself echoes request headers back.
+// redact guards text that came from the server, in case a misconfigured
+// proxy or mailcow itself echoes request headers back: text holding the API
+// key is left out whole. Nothing is cut out of it: a key that happens to be
+// a common word must not mangle the rest (our own errors never hold the
+// key, which travels only in a header, and are shown as they are).
 func (c *Client) redact(s string) string {
-	if c.apiKey == "" {
+	if c.apiKey == "" || !strings.Contains(s, c.apiKey) {
 		return s
 	}
-	return strings.ReplaceAll(s, c.apiKey, "[redacted]")
+	return "(not shown: the answer repeats the API key)"
 }
 
 // call performs one API request and returns the body of a 2xx JSON answer.
@@ -137,12 +140,12 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	}
 	if err != nil {
 		// *url.Error repeats the URL, which holds no secret; the key is a header.
-		return nil, fmt.Errorf("%s: %s: check that the URL is right and mailcow is reachable from here", where, c.redact(transportReason(err)))
+		return nil, fmt.Errorf("%s: %s: check that the URL is right and mailcow is reachable from here", where, transportReason(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAPIBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: HTTP %d, reading the answer: %s", where, resp.StatusCode, c.redact(transportReason(err)))
+		return nil, fmt.Errorf("%s: HTTP %d, reading the answer: %s", where, resp.StatusCode, transportReason(err))
 	}
 	if len(data) > maxAPIBody {
 		return nil, fmt.Errorf("%s: answer larger than %d MiB: is this mailcow?", where, maxAPIBody>>20)

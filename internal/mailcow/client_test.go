@@ -231,7 +231,7 @@ func TestAPIErrors(t *testing.T) {
 		{"json error with 200", 200, `{"type":"error","msg":"route not found"}`, "application/json", false,
 			[]string{"route not found"}},
 		{"500 text echoing the key", 500, "bad header X-API-Key: " + apiKey, "text/plain", false,
-			[]string{"HTTP 500", "[redacted]"}},
+			[]string{"HTTP 500", "not shown: the answer repeats the API key"}},
 		{"garbage 200", 200, `"hello"`, "application/json", false, []string{"expected a JSON list"}},
 	}
 	for _, tt := range tests {

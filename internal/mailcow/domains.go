@@ -41,13 +41,14 @@ func (c *Client) Domains(ctx context.Context, tags []string) ([]Domain, error) {
 	want := map[string]bool{}
 	if len(tags) > 0 {
 		clean := make([]string, 0, len(tags))
-		for _, t := range tags {
+		for i, t := range tags {
 			t = strings.TrimSpace(t)
 			if t == "" {
 				continue
 			}
 			if strings.Contains(t, ",") {
-				return nil, fmt.Errorf("mailcow tag %q contains a comma, which mailcow's API uses to separate tags: give each tag on its own", t)
+				// The tag is not quoted: it may have come from a variable.
+				return nil, fmt.Errorf("mailcow tag %d of %d contains a comma, which mailcow's API uses to separate tags: give each tag on its own", i+1, len(tags))
 			}
 			clean = append(clean, t)
 			want[strings.ToLower(t)] = true
