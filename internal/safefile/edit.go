@@ -1,0 +1,250 @@
+package safefile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+	"time"
+)
+
+// LockSuffix is appended to a file's real path (symlinks resolved) to name
+// the lock file an edit holds: /var/lib/bind/example.com.zone is edited
+// under /var/lib/bind/example.com.zone.lock. A cooperating script takes
+// the same lock with flock(1): flock example.com.zone.lock -c '...'.
+const LockSuffix = ".lock"
+
+// EditOptions say how Open reads the file.
+type EditOptions struct {
+	// Limit caps the file's size in bytes.
+	Limit int64
+	// Complete, when set, reports whether data looks whole (a zone file
+	// ends with a newline). Data that does not is read again until it
+	// does, for up to Settle, then taken as it is: another program may be
+	// writing it in place without the lock.
+	Complete func(data []byte) bool
+	// Settle bounds the wait for incomplete data; default 2 seconds.
+	Settle time.Duration
+}
+
+// Editor is one file opened for an edit: its content as read, under the
+// file's lock until Close.
+type Editor struct {
+	path   string // as given
+	target string // the regular file replaced
+	opts   EditOptions
+	lock   *os.File
+	data   []byte
+	id     identity
+	attrs  attrs
+	w      writer
+}
+
+// maxRedo bounds how often Commit redoes an edit because another program
+// changed the file meanwhile.
+const maxRedo = 10
+
+// Open takes the lock of the file at path (a regular file or a symlink
+// to one, which must exist), waiting for it as long as ctx allows, and
+// reads the file. Close the Editor to release the lock.
+func Open(ctx context.Context, path string, opts EditOptions) (*Editor, error) {
+	return defaultWriter.open(ctx, path, opts)
+}
+
+func (w writer) open(ctx context.Context, path string, opts EditOptions) (*Editor, error) {
+	if opts.Settle <= 0 {
+		opts.Settle = 2 * time.Second
+	}
+	target, fi, err := resolveForWrite(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi == nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+	}
+	lock, err := takeLock(ctx, target+LockSuffix)
+	if err != nil {
+		return nil, err
+	}
+	e := &Editor{path: path, target: target, opts: opts, lock: lock, w: w}
+	if err := e.read(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// read (re)reads the file, waiting while it looks half-written.
+func (e *Editor) read(ctx context.Context) error {
+	deadline := time.Now().Add(e.opts.Settle)
+	for {
+		target, fi, err := resolveForWrite(e.path)
+		if err != nil {
+			return err
+		}
+		if fi == nil {
+			return &fs.PathError{Op: "open", Path: e.path, Err: fs.ErrNotExist}
+		}
+		if target != e.target {
+			return fmt.Errorf("edit %s: it now points to %s instead of %s; run again", e.path, target, e.target)
+		}
+		data, id, err := readRegular(target, e.opts.Limit)
+		if err != nil {
+			return err
+		}
+		e.data, e.id, e.attrs = data, id, keepFrom(fi, 0)
+		if e.opts.Complete == nil || e.opts.Complete(data) || time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("edit %s: waiting for another program to finish writing it: %w", e.path, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Data is the file's content as read.
+func (e *Editor) Data() []byte { return e.data }
+
+// Path is the regular file the edit replaces (the symlink's target).
+func (e *Editor) Path() string { return e.target }
+
+// ErrChanging is wrapped by Commit's error when the file kept changing
+// under the edit.
+var ErrChanging = errors.New("the file keeps changing while mtasts-sync edits it")
+
+// Commit replaces the file with data. Right before the rename it checks
+// that the file is still the one read (same inode, size, times and
+// content); if another program changed it meanwhile, Commit reads it again
+// and writes redo(new content) instead. redo returning nil data means the
+// edit has nothing left to do. The lock stays held; call Close.
+func (e *Editor) Commit(ctx context.Context, data []byte, redo func(current []byte) ([]byte, error)) error {
+	for range maxRedo {
+		if data == nil {
+			return nil
+		}
+		stale := false
+		err := e.w.replace(e.target, data, e.attrs, func() error {
+			var err error
+			stale, err = e.changed()
+			if err == nil && stale {
+				err = errStale
+			}
+			return err
+		})
+		if !stale {
+			return err
+		}
+		if err := e.read(ctx); err != nil {
+			return err
+		}
+		if data, err = redo(e.data); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("edit %s: %w: another program writes it without taking the lock %s", e.target, ErrChanging, e.target+LockSuffix)
+}
+
+var errStale = errors.New("changed since read")
+
+// changed reports whether the file at the target path is no longer the
+// one read: another inode (an atomic edit), or new size, times or content
+// (an edit in place).
+func (e *Editor) changed() (bool, error) {
+	fi, err := os.Stat(e.target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("edit %s: it was removed while mtasts-sync edited it; nothing written", e.target)
+	}
+	if err != nil {
+		return false, err
+	}
+	if identityOf(fi) != e.id {
+		return true, nil
+	}
+	data, id, err := readRegular(e.target, e.opts.Limit)
+	if err != nil {
+		return false, err
+	}
+	return id != e.id || !bytes.Equal(data, e.data), nil
+}
+
+// Close releases the lock. It is safe to call more than once.
+func (e *Editor) Close() {
+	if e.lock != nil {
+		_ = syscall.Flock(int(e.lock.Fd()), syscall.LOCK_UN)
+		_ = e.lock.Close()
+		e.lock = nil
+	}
+}
+
+// Edit runs edit on the content of the file at path under its lock and
+// writes the result as Commit does; edit returning nil data leaves the
+// file alone. On a conflicting change by another program, edit runs again
+// on the new content.
+func Edit(ctx context.Context, path string, opts EditOptions, edit func(current []byte) ([]byte, error)) error {
+	e, err := Open(ctx, path, opts)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	data, err := edit(e.Data())
+	if err != nil {
+		return err
+	}
+	return e.Commit(ctx, data, edit)
+}
+
+// takeLock opens (creating it if needed) the lock file and takes an
+// exclusive flock on it, polling so that ctx can end the wait.
+func takeLock(ctx context.Context, path string) (*os.File, error) {
+	// O_NOFOLLOW: a symlink planted at the lock path must not make us
+	// create a file elsewhere; O_NONBLOCK: nor a FIFO hang us.
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock file %s: %w (the directory must be writable, the lock file a regular file)", path, unwrapPath(err))
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = notRegular(path, "lock", fi.Mode())
+		}
+		return nil, err
+	}
+	wait := 2 * time.Millisecond
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock file %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("waiting for the lock %s, held by another program editing the file: %w", path, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}
+
+// identity tells one version of a file from another without reading it.
+type identity struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime syscall.Timespec
+}
+
+func identityOf(fi fs.FileInfo) identity {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return identity{size: fi.Size()}
+	}
+	return identity{dev: uint64(st.Dev), ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
+}
