@@ -20,6 +20,7 @@ import (
 	"github.com/mtasts-sync/mtasts-sync/internal/dnsname"
 	"github.com/mtasts-sync/mtasts-sync/internal/engine"
 	"github.com/mtasts-sync/mtasts-sync/internal/render"
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 	"github.com/mtasts-sync/mtasts-sync/providers"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
@@ -415,7 +416,7 @@ func cmdPolicy(c *cli.Context, e env) error {
 	if cfg.Policy.File == "" {
 		return fail(fmt.Errorf("%s: policy.file is not set: say where to write the policy", cfg.Path), exitError)
 	}
-	if err := engine.WriteFileAtomic(cfg.Policy.File, p.Render()); err != nil {
+	if err := safefile.WriteFile(cfg.Policy.File, p.Render(), 0o644); err != nil {
 		return fail(fmt.Errorf("writing %s: %w", cfg.Policy.File, err), exitError)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s (id %s)\n", cfg.Policy.File, p.ID())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"github.com/mtasts-sync/mtasts-sync/internal/engine"
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 	"io"
 	"io/fs"
 	"os"
@@ -46,9 +47,9 @@ func exampleOptions(configPath string) config.Options {
 		}
 		return envSecretPrefix + name, true
 	}
-	opts.ReadFile = func(path string) ([]byte, error) {
+	opts.ReadFile = func(path string, limit int64) ([]byte, error) {
 		if path == configPath {
-			return os.ReadFile(path)
+			return safefile.ReadFile(path, limit)
 		}
 		return []byte(fileSecret + "\n"), nil
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mtasts-sync/mtasts-sync/internal/dnsname"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 )
 
 // Layout says where the TXT records of each domain live.
@@ -179,8 +180,10 @@ type Options struct {
 	// the type is unknown (the error then lists KnownTypes).
 	ProviderKeys func(typ string) (keys []Key, ok bool)
 	KnownTypes   []string
-	LookupEnv    func(string) (string, bool)  // default os.LookupEnv
-	ReadFile     func(string) ([]byte, error) // default os.ReadFile
+	LookupEnv    func(string) (string, bool) // default os.LookupEnv
+	// ReadFile reads a file of at most limit bytes; default
+	// safefile.ReadFile (regular files only).
+	ReadFile func(path string, limit int64) ([]byte, error)
 	// Now is the clock a retire: date is checked against (not in the
 	// future); default time.Now.
 	Now func() time.Time
@@ -191,7 +194,7 @@ func (o Options) withDefaults() Options {
 		o.LookupEnv = os.LookupEnv
 	}
 	if o.ReadFile == nil {
-		o.ReadFile = os.ReadFile
+		o.ReadFile = safefile.ReadFile
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -202,12 +205,19 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// Size limits of the files the config names.
+const (
+	MaxConfigFile = 1 * safefile.MiB  // the config itself
+	MaxSecretFile = 64 * safefile.KiB // a <key>_file secret
+	MaxCAFile     = 1 * safefile.MiB  // mailcow.ca_file
+)
+
 // Load reads the config file at path and parses it.
 func Load(path string, opts Options) (*Config, error) {
 	opts = opts.withDefaults()
-	data, err := opts.ReadFile(path)
+	data, err := opts.ReadFile(path, MaxConfigFile)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	return Parse(data, path, opts)
 }

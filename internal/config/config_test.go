@@ -57,7 +57,7 @@ func opts(env map[string]string, files map[string]string) Options {
 			v, ok := env[k]
 			return v, ok
 		},
-		ReadFile: func(name string) ([]byte, error) {
+		ReadFile: func(name string, _ int64) ([]byte, error) {
 			if v, ok := files[name]; ok {
 				return []byte(v), nil
 			}

@@ -468,7 +468,7 @@ func (p *parser) secretFile(f field, path string) (string, bool) {
 		return "", false
 	}
 	abs := p.abs(name)
-	data, err := p.opts.ReadFile(abs)
+	data, err := p.opts.ReadFile(abs, MaxSecretFile)
 	if err != nil {
 		p.errorf(f.val, f.path, "cannot read %v: %v; check the path (relative paths start at %s)", p.showPath(f.val, abs), withoutPath(err), p.dir)
 		return "", false
@@ -610,7 +610,7 @@ func (p *parser) mailcow(f field) *Mailcow {
 	if c, ok := fs["ca_file"]; ok {
 		if v, ok := p.str(c); ok && v != "" {
 			m.CAFile = p.abs(v)
-			if _, err := p.opts.ReadFile(m.CAFile); err != nil {
+			if _, err := p.opts.ReadFile(m.CAFile, MaxCAFile); err != nil {
 				p.errorf(c.val, c.path, "cannot read %v: %v; check the path (relative paths start at %s)", p.showPath(c.val, m.CAFile), withoutPath(err), p.dir)
 			}
 		} else if ok {

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/mailcow"
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
 
@@ -85,7 +84,7 @@ func (e *Engine) publish(ctx context.Context, run *Run, rep *Report) (held map[s
 		}
 		switch st.Kind {
 		case reconcile.StepPolicyFile:
-			if err := WriteFileAtomic(st.Target, st.Content); err != nil {
+			if err := safefile.WriteFile(st.Target, st.Content, 0o644); err != nil {
 				return nil, nil, fmt.Errorf("writing the policy file: %w", err)
 			}
 			rep.PolicyFile = st.Target
@@ -179,29 +178,4 @@ func (e *Engine) gateHolds(ctx context.Context, p reconcile.Plan, compare bool, 
 		}
 	}
 	return out
-}
-
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory, so a web server never serves half a policy.
-func WriteFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".mta-sts-*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

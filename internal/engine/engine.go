@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"sort"
 	"sync"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/mtasts-sync/mtasts-sync/internal/check"
 	"github.com/mtasts-sync/mtasts-sync/internal/config"
 	"github.com/mtasts-sync/mtasts-sync/internal/mailcow"
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 	"github.com/mtasts-sync/mtasts-sync/providers"
 )
 
@@ -180,13 +180,17 @@ func (e *Engine) Stats() map[string]providers.Stats {
 	return out
 }
 
+// MaxCAFile caps a PEM file of CA certificates: the whole system bundle
+// is a few hundred KiB.
+const MaxCAFile = 1 * safefile.MiB
+
 // AddCAs returns base (the system pool when nil) plus the CA certificates
 // of the PEM file; with no file it returns base unchanged.
 func AddCAs(base *x509.CertPool, file string) (*x509.CertPool, error) {
 	if file == "" {
 		return base, nil
 	}
-	pem, err := os.ReadFile(file)
+	pem, err := safefile.ReadFile(file, MaxCAFile)
 	if err != nil {
 		return nil, err
 	}

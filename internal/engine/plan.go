@@ -12,6 +12,7 @@ import (
 	"github.com/mtasts-sync/mtasts-sync/internal/lifecycle"
 	"github.com/mtasts-sync/mtasts-sync/internal/mailcow"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
 
@@ -272,13 +273,17 @@ func policyDiff(old, new mtasts.Policy) (o, n []string) {
 	return o, n
 }
 
+// MaxPolicyFile caps the policy file we read back: RFC 8461 policies are
+// a few hundred bytes.
+const MaxPolicyFile = 64 * safefile.KiB
+
 // policyFileStep compares the policy file on disk with the one we render.
 // prev is the policy the file holds now (zero when none or unparsable):
 // the one senders may have cached.
 func policyFileStep(path string, p mtasts.Policy) (step reconcile.Step, prev mtasts.Policy, changed bool, err error) {
 	want := p.Render()
 	step = reconcile.Step{Kind: reconcile.StepPolicyFile, Target: path, New: []string{"id " + p.ID()}, Content: want}
-	old, err := os.ReadFile(path)
+	old, err := safefile.ReadFile(path, MaxPolicyFile)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		step.Action = reconcile.Create

@@ -2,12 +2,14 @@ package mailcow
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 )
 
 // Conf holds the settings of mailcow.conf that decide which host names
@@ -18,17 +20,17 @@ type Conf struct {
 	AdditionalServerNames []string // ADDITIONAL_SERVER_NAMES, comma separated
 }
 
-// maxConfLine bounds one line of mailcow.conf; real lines are short.
+// maxConfLine bounds one line of mailcow.conf, and the file; real lines
+// are short, the whole file a few KiB.
 const maxConfLine = 1 << 20
 
 // LoadConf reads mailcow.conf from path.
 func LoadConf(path string) (Conf, error) {
-	f, err := os.Open(path)
+	data, err := safefile.ReadFile(path, maxConfLine)
 	if err != nil {
 		return Conf{}, fmt.Errorf("mailcow.conf: %w (point the setting at mailcow-dockerized/mailcow.conf)", err)
 	}
-	defer f.Close()
-	c, err := ParseConf(f)
+	c, err := ParseConf(bytes.NewReader(data))
 	if err != nil {
 		return Conf{}, fmt.Errorf("%s: %w", path, err)
 	}
