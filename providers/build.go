@@ -253,5 +253,16 @@ func buildZonefile(_ context.Context, s map[string]string, o Options) (Client, e
 	if !filepath.IsAbs(dir) && o.BaseDir != "" {
 		dir = filepath.Join(o.BaseDir, dir)
 	}
-	return zonefile.New(dir), nil
+	return zonefileClient{zonefile.New(dir)}, nil
+}
+
+// zonefileClient lets the zonefile provider batch one zone's writes.
+type zonefileClient struct{ *zonefile.Provider }
+
+func (c zonefileClient) Begin(ctx context.Context, zone string) (batchClient, error) {
+	e, err := c.Provider.Begin(ctx, zone)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }

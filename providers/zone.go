@@ -13,6 +13,9 @@ import (
 type Zone struct {
 	p    *Provider
 	name string // lower-case, no trailing dot
+	// batch, when set, takes the reads and writes instead of the
+	// provider's client (see Begin).
+	batch batchClient
 }
 
 // Zone returns the zone named name (with or without the trailing dot).
@@ -20,22 +23,84 @@ func (p *Provider) Zone(name string) *Zone {
 	return &Zone{p: p, name: strings.ToLower(strings.TrimSuffix(name, "."))}
 }
 
+func (z *Zone) client() Client {
+	if z.batch != nil {
+		return z.batch
+	}
+	return z.p.client
+}
+
+// batchClient collects one zone's writes until Commit (zonefile.Edit).
+type batchClient interface {
+	Client
+	Commit(ctx context.Context) error
+	Close()
+}
+
+// batcher is a client that can open a zone for a batch of writes.
+type batcher interface {
+	Begin(ctx context.Context, zone string) (batchClient, error)
+}
+
+// Begin opens the zone for a batch of writes made at once by Commit, on
+// providers whose client can (zonefile: one write of the file, under its
+// lock, per apply); on the others it returns nil, and every WriteRRset
+// writes as it goes.
+func (z *Zone) Begin(ctx context.Context) (reconcile.Batch, error) {
+	b, ok := z.p.client.(batcher)
+	if !ok || z.batch != nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, z.p.timeout)
+	defer cancel()
+	bc, err := b.Begin(ctx, z.fqdn())
+	if err != nil {
+		return nil, fmt.Errorf("opening the zone: %w", err)
+	}
+	return &batchZone{Zone: &Zone{p: z.p, name: z.name, batch: bc}}, nil
+}
+
+// batchZone is a Zone whose writes wait for Commit.
+type batchZone struct{ *Zone }
+
+// Commit is the batch's one write, counted as one request.
+func (b *batchZone) Commit(ctx context.Context) error {
+	err := b.p.guard(ctx, call{op: "write", records: 1}, "writing zone "+b.name, b.name, b.batch.Commit)
+	if err != nil {
+		return fmt.Errorf("writing the zone: %w", err)
+	}
+	return nil
+}
+
+// guard runs one client call: in a batch, in memory and not counted;
+// otherwise through the provider's guard.
+func (z *Zone) guard(ctx context.Context, c call, op string, f func(context.Context) error) error {
+	if z.batch != nil {
+		return f(ctx)
+	}
+	return z.p.guard(ctx, c, op, z.name, f)
+}
+
+func (b *batchZone) Close() { b.batch.Close() }
+
 // fqdn is how zones are passed to every client: with the trailing dot.
 func (z *Zone) fqdn() string { return z.name + "." }
 
 // Records reads the whole zone.
 func (z *Zone) Records(ctx context.Context) ([]reconcile.Record, error) {
 	var recs []libdns.Record
-	err := z.p.guard(ctx, call{op: "read"}, "reading zone "+z.name, z.name, func(ctx context.Context) error {
+	err := z.guard(ctx, call{op: "read"}, "reading zone "+z.name, func(ctx context.Context) error {
 		var err error
-		recs, err = z.p.client.GetRecords(ctx, z.fqdn())
+		recs, err = z.client().GetRecords(ctx, z.fqdn())
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the zone: %w", err)
 	}
-	if err := z.p.paidRead(ctx, len(recs)); err != nil {
-		return nil, err
+	if z.batch == nil { // a batch reads in memory: nothing to pay
+		if err := z.p.paidRead(ctx, len(recs)); err != nil {
+			return nil, err
+		}
 	}
 	return reconcile.Ingest(z.name, fixCase(recs, z.name), reconcile.IngestOptions{PresentationTXT: z.p.kind.presentationTXT}), nil
 }
@@ -62,13 +127,13 @@ func (z *Zone) WriteRRset(ctx context.Context, w reconcile.RRsetWrite) error {
 	}
 	if len(have) > 0 && len(want) > 0 && len(w.Keep) == 0 && z.p.kind.setRRset(len(have)) {
 		return z.call(ctx, call{op: "set", records: len(want)}, "setting", w, func(ctx context.Context) error {
-			_, err := z.p.client.SetRecords(ctx, z.fqdn(), want)
+			_, err := z.client().SetRecords(ctx, z.fqdn(), want)
 			return err
 		})
 	}
 	if len(have) > 0 {
 		err := z.call(ctx, call{op: "delete", records: len(have)}, "deleting", w, func(ctx context.Context) error {
-			_, err := z.p.client.DeleteRecords(ctx, z.fqdn(), have)
+			_, err := z.client().DeleteRecords(ctx, z.fqdn(), have)
 			return err
 		})
 		if err != nil {
@@ -83,7 +148,7 @@ func (z *Zone) WriteRRset(ctx context.Context, w reconcile.RRsetWrite) error {
 		return nil
 	}
 	add := func(ctx context.Context) error {
-		_, err := z.p.client.AppendRecords(ctx, z.fqdn(), want)
+		_, err := z.client().AppendRecords(ctx, z.fqdn(), want)
 		return err
 	}
 	appendCall := call{op: "append", records: len(want)}
@@ -125,7 +190,7 @@ func (z *Zone) holds(ctx context.Context, w reconcile.RRsetWrite) (bool, error) 
 }
 
 func (z *Zone) call(ctx context.Context, c call, verb string, w reconcile.RRsetWrite, f func(context.Context) error) error {
-	err := z.p.guard(ctx, c, fmt.Sprintf("%s %s %s in zone %s", verb, w.Name, w.Type, z.name), z.name, f)
+	err := z.guard(ctx, c, fmt.Sprintf("%s %s %s in zone %s", verb, w.Name, w.Type, z.name), f)
 	if err != nil {
 		return fmt.Errorf("%s records: %w", verb, err)
 	}

@@ -4,15 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/mtasts-sync/mtasts-sync/internal/dnstext"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/libdns/libdns"
 	"github.com/miekg/dns"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/dnstext"
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 )
 
 // zoneData is one zone file in memory: every record in file order, including
@@ -24,14 +25,31 @@ type zoneData struct {
 	soa     *dns.SOA // points into records
 }
 
+// maxZoneFile caps the size of a zone file we read: far above any zone
+// a mail server's DNS holds, far below what would exhaust memory.
+const maxZoneFile = 64 * safefile.MiB
+
+// complete reports whether zone-file text looks whole: a zone file ends
+// with a newline, so one that does not may be still being written.
+func complete(data []byte) bool { return len(data) == 0 || data[len(data)-1] == '\n' }
+
 func readZone(path, origin string) (*zoneData, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("zone file %s not found: create it with at least an SOA record", path)
-	}
+	data, err := safefile.ReadFile(path, maxZoneFile)
 	if err != nil {
-		return nil, fmt.Errorf("read zone file %s: %w", path, err)
+		return nil, zoneReadError(path, err)
 	}
+	return zoneFrom(data, path, origin)
+}
+
+func zoneReadError(path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("zone file %s not found: create it with at least an SOA record", path)
+	}
+	return fmt.Errorf("zone file: %w", err)
+}
+
+// zoneFrom parses the text of the zone file at path.
+func zoneFrom(data []byte, path, origin string) (*zoneData, error) {
 	records, err := parseZone(data, origin, path)
 	if err != nil {
 		return nil, err
@@ -122,6 +140,14 @@ func (z *zoneData) export(rrs []dns.RR) []libdns.Record {
 		}
 	}
 	return out
+}
+
+// clone copies the zone so that a change can be tried on the copy; the
+// records themselves are shared and never changed in place.
+func (z *zoneData) clone() *zoneData {
+	c := *z
+	c.records = slices.Clone(z.records)
+	return &c
 }
 
 // fingerprint identifies the zone's records ignoring order, so a call that

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -83,73 +80,31 @@ func render(records []dns.RR) []byte {
 	return b.Bytes()
 }
 
-// save writes the zone only after checking that the new text reads back to
-// the same records, so a quirk in printing some record type can never
-// silently corrupt a user's zone.
-func (z *zoneData) save() error {
-	records := z.sorted()
+// renderNext renders the zone with its SOA serial moved on by one step,
+// checking that the text reads back to the same records, so a quirk in
+// printing some record type can never silently corrupt a user's zone.
+// z itself is not changed.
+func (z *zoneData) renderNext(now time.Time) ([]byte, error) {
+	soa := *z.soa
+	soa.Serial = nextSerial(z.soa.Serial, now)
+	next := z.clone()
+	for i, rr := range next.records {
+		if rr == dns.RR(z.soa) {
+			next.records[i] = &soa
+		}
+	}
+	records := next.sorted()
 	text := render(records)
 	back, err := parseZone(text, z.origin, z.path)
 	if err == nil && !sameText(records, back) {
 		err = fmt.Errorf("records differ after reading back")
 	}
 	if err != nil {
-		return fmt.Errorf("zone file %s left unchanged: the rewritten zone would not read back identically (%v); this is a bug in the zonefile provider, please report it", z.path, err)
+		return nil, fmt.Errorf("zone file %s left unchanged: the rewritten zone would not read back identically (%v); this is a bug in the zonefile provider, please report it", z.path, err)
 	}
-	return writeFileAtomic(z.path, text)
+	return text, nil
 }
 
 func sameText(a, b []dns.RR) bool {
 	return slices.EqualFunc(a, b, func(x, y dns.RR) bool { return x.String() == y.String() })
-}
-
-// writeFileAtomic replaces path by a fully written and synced temp file in
-// the same directory, so readers and crashes see the old or the new zone,
-// never half of one. The file mode is kept; a symlink is followed so the
-// link survives.
-func writeFileAtomic(path string, data []byte) (err error) {
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
-	}
-	mode := fs.FileMode(0o644)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write zone file %s: %w (is the directory writable?)", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write zone file %s: %w", path, err)
-	}
-	if err = f.Chmod(mode); err != nil {
-		return fmt.Errorf("write zone file %s: keep file mode %v: %w", path, mode, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write zone file %s: sync: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write zone file %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write zone file %s: replace: %w", path, err)
-	}
-	// Syncing the directory makes the rename itself durable. Some file
-	// systems cannot sync a directory; the new zone is in place either way.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
 }

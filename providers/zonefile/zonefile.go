@@ -3,9 +3,18 @@
 // files in git or want to review every change as a diff.
 //
 // Every write is all-or-nothing: the whole zone is checked, the SOA serial is
-// bumped, and the file is replaced atomically, so on error the zone file is
-// exactly as it was. Comments and formatting of the original file are not
-// preserved; every record is.
+// bumped, and the file is replaced atomically (internal/safefile: a regular
+// file or a symlink to one, mode, owner and group kept), so on error the
+// zone file is exactly as it was. Comments and formatting of the original
+// file are not preserved; every record is.
+//
+// Other programs may edit the same zone files. Every write holds the
+// advisory lock <zone file>.lock (flock(2), exclusive; the zone file's real
+// path, symlinks resolved, plus ".lock") from its read to its rename, and
+// checks right before the rename that the file is still the one it read;
+// if not, it reads the file again and makes its changes on the new text.
+// Begin opens a zone for a batch of changes written once, with one step of
+// the SOA serial, however many records change.
 //
 // Domain names inside record data (CNAME, MX, NS and SRV targets, …) are taken
 // as fully qualified whether or not they end in a dot, as most provider APIs do,
@@ -77,38 +86,44 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record
 // AppendRecords adds recs to the zone, skipping records already present with
 // the same name, type and data, and returns the records it added.
 func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return p.update(ctx, zone, func(z *zoneData) ([]libdns.Record, error) {
-		added, err := z.appendRecords(recs)
-		if err != nil {
-			return nil, err
-		}
-		return z.export(added), nil
-	})
+	return p.update(ctx, zone, appendChange(recs))
 }
 
 // SetRecords makes the records in recs the only members of their (name, type)
 // RRsets and returns them as they now stand in the zone.
 func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return p.update(ctx, zone, func(z *zoneData) ([]libdns.Record, error) {
-		set, err := z.setRecords(recs)
-		if err != nil {
-			return nil, err
-		}
-		return z.export(set), nil
-	})
+	return p.update(ctx, zone, setChange(recs))
 }
 
 // DeleteRecords deletes the zone records matching recs and returns them. An
 // empty Type, zero TTL or empty Data in an input record matches any value; the
 // name is required. The SOA is never deleted by a wildcard match.
 func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return p.update(ctx, zone, func(z *zoneData) ([]libdns.Record, error) {
+	return p.update(ctx, zone, deleteChange(recs))
+}
+
+// A change edits a zone in memory and returns the records it touched.
+type change func(*zoneData) ([]libdns.Record, error)
+
+func appendChange(recs []libdns.Record) change {
+	return func(z *zoneData) ([]libdns.Record, error) {
+		added, err := z.appendRecords(recs)
+		return z.export(added), err
+	}
+}
+
+func setChange(recs []libdns.Record) change {
+	return func(z *zoneData) ([]libdns.Record, error) {
+		set, err := z.setRecords(recs)
+		return z.export(set), err
+	}
+}
+
+func deleteChange(recs []libdns.Record) change {
+	return func(z *zoneData) ([]libdns.Record, error) {
 		deleted, err := z.deleteRecords(recs)
-		if err != nil {
-			return nil, err
-		}
-		return z.export(deleted), nil
-	})
+		return z.export(deleted), err
+	}
 }
 
 // ListZones lists the zones that have a <zone>.zone file in Directory, as
@@ -202,40 +217,19 @@ func (p *Provider) load(ctx context.Context, zone string) (*zoneData, error) {
 	return readZone(path, origin)
 }
 
-// update runs change on the zone under the file's lock and, if the records
-// changed, bumps the serial and replaces the file atomically. Nothing is
-// written when change fails or changes nothing.
-func (p *Provider) update(ctx context.Context, zone string, change func(*zoneData) ([]libdns.Record, error)) ([]libdns.Record, error) {
-	origin, path, err := p.zonePath(zone)
+// update makes one change as one edit of the zone file: under the lock,
+// written once if the records changed.
+func (p *Provider) update(ctx context.Context, zone string, c change) ([]libdns.Record, error) {
+	e, err := p.Begin(ctx, zone)
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := p.lock(ctx, path)
+	defer e.Close()
+	result, err := e.apply(c)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-
-	z, err := readZone(path, origin)
-	if err != nil {
-		return nil, err
-	}
-	before := z.fingerprint()
-	result, err := change(z)
-	if err != nil {
-		return nil, fmt.Errorf("zone %s (%s): %w", strings.TrimSuffix(origin, "."), path, err)
-	}
-	if z.fingerprint() == before {
-		return result, nil
-	}
-	z.soa.Serial = nextSerial(z.soa.Serial, p.clock())
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := z.save(); err != nil {
+	if err := e.Commit(ctx); err != nil {
 		return nil, err
 	}
 	return result, nil
