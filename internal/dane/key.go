@@ -7,9 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"io"
-	"os"
 	"time"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 )
 
 // Key is a public key whose TLSA record we publish, and where it came from.
@@ -113,7 +113,7 @@ const MaxFileBytes = 1 << 20
 // ReadFile reads the key from the PEM file at path: a regular file (a
 // symlink is followed) of at most MaxFileBytes. Errors name the path.
 func ReadFile(path string) (Key, error) {
-	data, err := readBounded(path)
+	data, err := safefile.ReadFile(path, MaxFileBytes)
 	if err != nil {
 		return Key{}, err
 	}
@@ -122,27 +122,4 @@ func ReadFile(path string) (Key, error) {
 		return Key{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return k, nil
-}
-
-func readBounded(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s); point to the PEM file itself", path, fi.Mode().Type())
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if len(data) > MaxFileBytes {
-		return nil, fmt.Errorf("%s is larger than %d bytes: not a PEM certificate or key", path, MaxFileBytes)
-	}
-	return data, nil
 }
