@@ -190,3 +190,24 @@ func asPolicyFile(t *testing.T, cfg, special string) []string {
 	withPolicyFile(t, cfg, special)
 	return []string{"--config", cfg}
 }
+
+// TestRunLockNeverFollowsSymlink: the run lock is truncated and gets the
+// pid; a symlink planted at its path (say in /tmp, the fallback) must not
+// make apply truncate the file it points to.
+func TestRunLockNeverFollowsSymlink(t *testing.T) {
+	cfg := quickstart(t)
+	victim := filepath.Join(t.TempDir(), "precious")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, lockPath(cfg)); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLIBounded(t, "apply", "--config", cfg)
+	if r.code != exitError || !strings.Contains(r.stderr, lockPath(cfg)) || !strings.Contains(r.stderr, "symlink") {
+		t.Errorf("apply with a symlink as its lock file: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+		t.Errorf("the symlink's target was changed: %q", b)
+	}
+}

@@ -9,15 +9,17 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 )
 
 // lock takes an exclusive flock on path, waiting up to wait for another
 // run to finish. The lock goes with the process, so a killed run never
 // leaves a stale lock behind.
 func lock(ctx context.Context, path string, wait time.Duration) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := safefile.OpenLockFile(path, true)
 	if err != nil {
-		return nil, fmt.Errorf("lock file %s: %w", path, err)
+		return nil, err
 	}
 	deadline := time.Now().Add(wait)
 	for {

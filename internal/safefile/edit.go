@@ -201,17 +201,8 @@ func Edit(ctx context.Context, path string, opts EditOptions, edit func(current 
 // takeLock opens (creating it if needed) the lock file and takes an
 // exclusive flock on it, polling so that ctx can end the wait.
 func takeLock(ctx context.Context, path string) (*os.File, error) {
-	// O_NOFOLLOW: a symlink planted at the lock path must not make us
-	// create a file elsewhere; O_NONBLOCK: nor a FIFO hang us.
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o644)
+	f, err := OpenLockFile(path, false)
 	if err != nil {
-		return nil, fmt.Errorf("lock file %s: %w (the directory must be writable, the lock file a regular file)", path, unwrapPath(err))
-	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		if err == nil {
-			err = notRegular(path, "lock", fi.Mode())
-		}
 		return nil, err
 	}
 	wait := 2 * time.Millisecond
@@ -232,6 +223,34 @@ func takeLock(ctx context.Context, path string) (*os.File, error) {
 		}
 		wait = min(2*wait, 50*time.Millisecond)
 	}
+}
+
+// OpenLockFile opens the lock file at path for flock(2), creating it
+// (mode 0644) if needed; write opens it read-write, for a holder that
+// writes its pid into it. It never opens through a symlink (one planted in
+// a shared directory must not make us create or truncate a file
+// elsewhere), and refuses a FIFO, device or directory without blocking.
+func OpenLockFile(path string, write bool) (*os.File, error) {
+	flag := os.O_RDONLY
+	if write {
+		flag = os.O_RDWR
+	}
+	f, err := os.OpenFile(path, flag|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o644)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("lock file %s: it is a symlink; remove it (a lock file is never opened through a symlink)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock file %s: %w (the directory must be writable)", path, unwrapPath(err))
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = notRegular(path, "lock", fi.Mode())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // identity tells one version of a file from another without reading it.

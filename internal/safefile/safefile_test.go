@@ -589,3 +589,26 @@ func TestEditWaitsForCompleteData(t *testing.T) {
 		t.Errorf("file holds %q", b)
 	}
 }
+
+func TestOpenLockFile(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	writeMode(t, victim, "precious", 0o644)
+	link := filepath.Join(dir, "link.lock")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenLockFile(link, true); err == nil || !strings.Contains(err.Error(), "it is a symlink") {
+		t.Errorf("lock through a symlink: %v", err)
+	}
+	fifo := special(t, dir, "fifo")
+	if _, err := OpenLockFile(fifo, false); err == nil || !strings.Contains(err.Error(), "named pipe") {
+		t.Errorf("lock on a FIFO: %v", err)
+	}
+	f, err := OpenLockFile(filepath.Join(dir, "new.lock"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	wantFile(t, victim, "precious", 0o644)
+}
