@@ -1,0 +1,123 @@
+package lifecycle
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
+	"github.com/mtasts-sync/mtasts-sync/reconcile"
+)
+
+// Shape says how to recognise records this tool made, by their shape
+// alone: a CNAME from mta-sts.D to the policy host, or from _mta-sts.D or
+// _smtp._tls.D to the same name under a managed domain (the delegated
+// layout's pointers to the primary).
+type Shape struct {
+	PolicyHost string          // the policy host, with or without the trailing dot
+	Managed    map[string]bool // domains a delegated CNAME may point under
+}
+
+// Orphan is a domain whose records in a zone are ours by shape although it
+// is neither managed nor retiring: shown, never deleted.
+type Orphan struct {
+	Domain  string
+	Zone    string
+	Records []reconcile.Record // in write order: mta-sts, _smtp._tls, _mta-sts
+}
+
+// Our names under a domain, in write order.
+const (
+	prefixPolicyHost = "mta-sts."
+	prefixTLSRPT     = "_smtp._tls."
+	prefixSTS        = "_mta-sts."
+)
+
+// Orphans finds, among a zone's live records, the domains with records of
+// our shape that known does not claim (desired, retiring or skipped), with
+// every record of ours at their names: the identifying CNAMEs, and the
+// v=STSv1 and v=TLSRPTv1 TXT records beside them. Foreign records at those
+// names are not listed: they are not ours to remove.
+func (s Shape) Orphans(zone string, live []reconcile.Record, known func(domain string) bool) []Orphan {
+	host := fqdn(s.PolicyHost)
+	byDomain := map[string]bool{}
+	for _, r := range live {
+		if d, ok := s.identifies(r, host); ok && !known(d) {
+			byDomain[d] = true
+		}
+	}
+	if len(byDomain) == 0 {
+		return nil
+	}
+	recs := map[string][]reconcile.Record{}
+	for _, r := range live {
+		for _, p := range []string{prefixPolicyHost, prefixTLSRPT, prefixSTS} {
+			d, ok := under(r.Name, p)
+			if !ok || !byDomain[d] || !s.ours(p, r, host) {
+				continue
+			}
+			recs[d] = append(recs[d], r)
+		}
+	}
+	out := make([]Orphan, 0, len(byDomain))
+	for d := range byDomain {
+		rs := recs[d]
+		sort.SliceStable(rs, func(i, j int) bool {
+			if a, b := order(rs[i].Name), order(rs[j].Name); a != b {
+				return a < b
+			}
+			return rs[i].Type+rs[i].Value < rs[j].Type+rs[j].Value
+		})
+		out = append(out, Orphan{Domain: d, Zone: strings.TrimSuffix(strings.ToLower(zone), "."), Records: rs})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
+	return out
+}
+
+// identifies returns the domain r proves to be one of ours by its shape.
+func (s Shape) identifies(r reconcile.Record, host string) (string, bool) {
+	if r.Type != "CNAME" {
+		return "", false
+	}
+	for _, p := range []string{prefixPolicyHost, prefixTLSRPT, prefixSTS} {
+		if d, ok := under(r.Name, p); ok && s.ours(p, r, host) {
+			return d, true
+		}
+	}
+	return "", false
+}
+
+// ours reports whether r, at the name with prefix p, is a record we make.
+func (s Shape) ours(p string, r reconcile.Record, host string) bool {
+	switch {
+	case r.Type == "CNAME" && p == prefixPolicyHost:
+		return fqdn(r.Value) == host && fqdn(r.Name) != host
+	case r.Type == "CNAME":
+		target, ok := under(r.Value, p)
+		return ok && s.Managed[target]
+	case r.Type == "TXT" && p == prefixSTS:
+		return mtasts.IsSTSRecord(r.Value)
+	case r.Type == "TXT" && p == prefixTLSRPT:
+		return mtasts.IsTLSRPTRecord(r.Value)
+	}
+	return false
+}
+
+// under returns D when name is prefix + D.
+func under(name, prefix string) (string, bool) {
+	d, ok := strings.CutPrefix(strings.ToLower(strings.TrimSuffix(name, ".")), prefix)
+	return d, ok && d != "" && !strings.HasPrefix(d, ".")
+}
+
+func order(name string) int {
+	switch n := strings.ToLower(name); {
+	case strings.HasPrefix(n, prefixPolicyHost):
+		return 0
+	case strings.HasPrefix(n, prefixTLSRPT):
+		return 1
+	}
+	return 2
+}
+
+func fqdn(name string) string {
+	return strings.ToLower(strings.TrimSuffix(name, ".")) + "."
+}

@@ -1,0 +1,60 @@
+package lifecycle
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/mtasts-sync/mtasts-sync/reconcile"
+)
+
+func rec(name, typ, value string) reconcile.Record {
+	return reconcile.Record{Name: name, Type: typ, Value: value}
+}
+
+func TestOrphans(t *testing.T) {
+	shape := Shape{PolicyHost: "mail.example.com", Managed: map[string]bool{"example.com": true}}
+	live := []reconcile.Record{
+		// a managed domain: not an orphan
+		rec("mta-sts.example.com.", "CNAME", "mail.example.com."),
+		rec("_mta-sts.example.com.", "TXT", "v=STSv1; id=abc"),
+		// direct layout leftover: CNAME to our host, with its TXT records
+		// and a foreign TXT beside them
+		rec("_mta-sts.gone.example.com.", "TXT", "v=STSv1; id=old"),
+		rec("_mta-sts.gone.example.com.", "TXT", "some-verification=1"),
+		rec("mta-sts.gone.example.com.", "CNAME", "mail.example.com."),
+		rec("_smtp._tls.gone.example.com.", "TXT", "v=TLSRPTv1; rua=mailto:r@example.com"),
+		// delegated leftovers: pointers to the primary's names only
+		rec("_mta-sts.left.example.com.", "CNAME", "_mta-sts.example.com."),
+		rec("_smtp._tls.left.example.com.", "CNAME", "_smtp._tls.example.com."),
+		// skipped by mailcow: known, not an orphan
+		rec("mta-sts.inactive.example.com.", "CNAME", "mail.example.com."),
+		// not ours by shape: a CNAME to someone else's host, a lone TXT
+		rec("mta-sts.other.example.com.", "CNAME", "mta-sts.provider.example."),
+		rec("_mta-sts.other.example.com.", "TXT", "v=STSv1; id=theirs"),
+		rec("_mta-sts.lone.example.com.", "TXT", "v=STSv1; id=x"),
+		rec("_mta-sts.elsewhere.example.com.", "CNAME", "_mta-sts.unmanaged.example."),
+		// the policy host itself
+		rec("mail.example.com.", "A", "192.0.2.1"),
+	}
+	known := map[string]bool{"example.com": true, "inactive.example.com": true}
+	got := shape.Orphans("example.com", live, func(d string) bool { return known[d] })
+	want := []Orphan{
+		{Domain: "gone.example.com", Zone: "example.com", Records: []reconcile.Record{
+			rec("mta-sts.gone.example.com.", "CNAME", "mail.example.com."),
+			rec("_smtp._tls.gone.example.com.", "TXT", "v=TLSRPTv1; rua=mailto:r@example.com"),
+			rec("_mta-sts.gone.example.com.", "TXT", "v=STSv1; id=old"),
+		}},
+		{Domain: "left.example.com", Zone: "example.com", Records: []reconcile.Record{
+			rec("_smtp._tls.left.example.com.", "CNAME", "_smtp._tls.example.com."),
+			rec("_mta-sts.left.example.com.", "CNAME", "_mta-sts.example.com."),
+		}},
+	}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(reconcile.Record{}, "Raw")); diff != "" {
+		t.Errorf("Orphans (-want +got):\n%s", diff)
+	}
+	if got := shape.Orphans("example.com", live, func(string) bool { return true }); got != nil {
+		t.Errorf("every domain known: got orphans %+v", got)
+	}
+}
