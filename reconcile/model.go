@@ -20,6 +20,10 @@ type Step struct {
 
 	// Content is a policy file step's new file content.
 	Content []byte `json:"-"`
+	// Domain, on a policy file step, says the file serves that domain
+	// alone (policy.dir): one that cannot be written holds back only that
+	// domain's records, and its directories are made as needed.
+	Domain string `json:"domain,omitempty"`
 	// MailcowSTS is a mailcow policy step's entry.
 	MailcowSTS *MailcowSTS `json:"-"`
 }

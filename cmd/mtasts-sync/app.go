@@ -347,6 +347,9 @@ func writeApply(c *cli.Context, e env, p reconcile.Plan, rep engine.Report, sum 
 	if rep.PolicyFile != "" {
 		fmt.Fprintf(e.stdout, "Policy file %s written.\n", rep.PolicyFile)
 	}
+	for _, f := range rep.PolicyFiles {
+		fmt.Fprintf(e.stdout, "Policy file %s written.\n", f)
+	}
 	if applied > 0 || p.Pending() {
 		fmt.Fprintf(e.stdout, "Applied %d change(s) in %d zone(s).\n", applied, zones)
 	}
@@ -364,10 +367,12 @@ func writeApplyJSON(w io.Writer, p reconcile.Plan, rep engine.Report, sum engine
 	doc := struct {
 		Plan       json.RawMessage `json:"plan"`
 		PolicyFile string          `json:"policy_file,omitempty"`
-		Results    []zoneResult    `json:"results"`
-		Run        engine.Summary  `json:"run"`
-		Error      string          `json:"error,omitempty"`
-	}{Results: []zoneResult{}, PolicyFile: rep.PolicyFile, Run: sum}
+		// PolicyFiles are the files written under policy.dir.
+		PolicyFiles []string       `json:"policy_files,omitempty"`
+		Results     []zoneResult   `json:"results"`
+		Run         engine.Summary `json:"run"`
+		Error       string         `json:"error,omitempty"`
+	}{Results: []zoneResult{}, PolicyFile: rep.PolicyFile, PolicyFiles: rep.PolicyFiles, Run: sum}
 	var buf jsonBuffer
 	if err := render.JSON(&buf, p); err != nil {
 		return err
@@ -412,6 +417,9 @@ func cmdPolicy(c *cli.Context, e env) error {
 		fmt.Fprintf(e.stdout, "# id: %s\n", p.ID())
 		_, err := e.stdout.Write(p.Render())
 		return err
+	}
+	if cfg.Policy.Dir != "" {
+		return fail(fmt.Errorf("%s: policy.dir holds one file per domain, and apply writes them (with the records they need); policy --write only writes policy.file", cfg.Path), exitError)
 	}
 	if cfg.Policy.File == "" {
 		return fail(fmt.Errorf("%s: policy.file is not set: say where to write the policy", cfg.Path), exitError)

@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mtasts-sync/mtasts-sync/internal/check"
+	"github.com/mtasts-sync/mtasts-sync/internal/check/checktest"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 )
 
@@ -19,10 +23,87 @@ var lifeNow = time.Date(2026, 11, 22, 15, 30, 0, 0, time.UTC)
 // runAt runs the program in-process with the clock at now.
 func runAt(t *testing.T, now time.Time, args ...string) result {
 	t.Helper()
+	return runLife(t, now, nil, args...)
+}
+
+// runLife runs the program in-process with the clock at now, connecting
+// through d (nil: the network).
+func runLife(t *testing.T, now time.Time, d check.Dialer, args ...string) result {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	clock := func() time.Time { return now }
-	code := run(context.Background(), append([]string{"mtasts-sync"}, args...), env{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }, now: clock})
+	code := run(context.Background(), append([]string{"mtasts-sync"}, args...), env{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }, dialer: d, now: clock})
 	return result{code, out.String(), errOut.String()}
+}
+
+// startDirWeb is a web server with one document root per host name under
+// dir, as policy.dir expects (nginx: root <dir>/$host), with certificates
+// for mta-sts.<d> of every d in domains.
+func startDirWeb(t *testing.T, dir string, domains ...string) (checktest.Dialer, string) {
+	t.Helper()
+	ca := checktest.NewCA(t)
+	certs := map[string]*tls.Certificate{}
+	routes := map[string]string{}
+	for _, d := range domains {
+		certs["mta-sts."+d] = ca.Issue(t, []string{"mta-sts." + d}, lifeNow.Add(-time.Hour), time.Now().Add(90*24*time.Hour))
+	}
+	fallback := ca.Issue(t, []string{"mail.example.com"}, lifeNow.Add(-time.Hour), time.Now().Add(90*24*time.Hour))
+	addr := checktest.StartHTTPS(t, &tls.Config{GetCertificate: checktest.CertsBySNI(certs, fallback)},
+		http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			host := strings.ToLower(strings.Split(r.Host, ":")[0])
+			http.ServeFile(rw, r, filepath.Join(dir, host, filepath.FromSlash(r.URL.Path)))
+		}))
+	for _, d := range domains {
+		routes["mta-sts."+d+":443"] = addr
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca.PEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return checktest.Dialer{Routes: routes}, caFile
+}
+
+// TestPolicyDir: with policy.dir each domain's policy is its own file,
+// where a web server with a document root per host finds it; the gate
+// fetches it from there before the id goes out, and a rerun writes nothing.
+func TestPolicyDir(t *testing.T) {
+	cfg := gateConfig(t)
+	dir := filepath.Dir(cfg)
+	web := filepath.Join(dir, "web")
+	removeLine(t, filepath.Join(dir, "zones", "example.net.zone"), "mta-sts ")
+	b, _ := os.ReadFile(cfg)
+	b = bytes.Replace(b, []byte("  mx: [mail.example.com]\n"), []byte("  mx: [mail.example.com]\n  dir: ./web\n"), 1)
+	if err := os.WriteFile(cfg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, caFile := startDirWeb(t, web, "example.com", "example.org", "example.net")
+	r := runLife(t, lifeNow, d, "plan", "--config", cfg, "--ca-file", caFile)
+	for _, dom := range []string{"example.com", "example.org", "example.net"} {
+		if want := "+ policy-file " + filepath.Join(web, "mta-sts."+dom, ".well-known", "mta-sts.txt"); !strings.Contains(squash(r.stdout), squash(want)) {
+			t.Errorf("plan lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = runLife(t, lifeNow, d, "apply", "--config", cfg, "--ca-file", caFile)
+	if r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, dom := range []string{"example.com", "example.org", "example.net"} {
+		got, err := os.ReadFile(filepath.Join(web, "mta-sts."+dom, ".well-known", "mta-sts.txt"))
+		if err != nil || !bytes.Equal(got, quickstartPolicy.Render()) {
+			t.Errorf("policy file of %s: %q, %v", dom, got, err)
+		}
+	}
+	if !strings.Contains(squash(r.stdout), squash(`+ _mta-sts.example.net. TXT "v=STSv1; id=`+quickstartPolicy.ID()+`"`)) || strings.Contains(r.stdout, "withheld") {
+		t.Errorf("the ids did not go out once the files were served:\n%s", r.stdout)
+	}
+	r = runLife(t, lifeNow, d, "apply", "--config", cfg, "--ca-file", caFile, "--quiet")
+	if r.code != 0 || r.stdout != "" {
+		t.Errorf("rerun: exit %d, printed %q", r.code, r.stdout)
+	}
+	r = runLife(t, lifeNow, d, "policy", "--config", cfg, "--write")
+	if r.code != exitError || !strings.Contains(r.stderr, "policy.dir holds one file per domain") {
+		t.Errorf("policy --write with policy.dir: exit %d, %s", r.code, r.stderr)
+	}
 }
 
 // planWarnings runs plan --output json and returns its warnings.

@@ -16,6 +16,8 @@ type Report struct {
 	Results []reconcile.Result
 	// PolicyFile is set when the policy file was written.
 	PolicyFile string
+	// PolicyFiles are the per-domain files written under policy.dir.
+	PolicyFiles []string
 	// MailcowPolicies lists the domains whose mailcow entry was written.
 	MailcowPolicies []string
 	Err             error
@@ -84,6 +86,16 @@ func (e *Engine) publish(ctx context.Context, run *Run, rep *Report) (held map[s
 		}
 		switch st.Kind {
 		case reconcile.StepPolicyFile:
+			if st.Domain != "" {
+				if err := writeDomainPolicy(st); err != nil {
+					errs = append(errs, err)
+					held[st.Domain] = fmt.Sprintf("its policy file %s could not be written, so its id waits: %v", st.Target, err)
+					continue
+				}
+				rep.PolicyFiles = append(rep.PolicyFiles, st.Target)
+				e.opts.Log.Info("policy file written", "file", st.Target)
+				continue
+			}
 			if err := safefile.WriteFile(st.Target, st.Content, 0o644); err != nil {
 				return nil, nil, fmt.Errorf("writing the policy file: %w", err)
 			}

@@ -106,7 +106,7 @@ func (e *Engine) Inventory(ctx context.Context) (Inventory, error) {
 		}
 		inv.Targets = append(inv.Targets, *t)
 	}
-	if conf != nil && e.cfg.Policy.File != "" {
+	if conf != nil && (e.cfg.Policy.File != "" || e.cfg.Policy.Dir != "") {
 		inv.Warnings = append(inv.Warnings, coverageWarnings(*conf, inv.Targets, e.cfg.Mailcow.Conf)...)
 	}
 	sort.Slice(inv.Skipped, func(i, j int) bool { return inv.Skipped[i].Domain < inv.Skipped[j].Domain })

@@ -184,6 +184,9 @@ func (e *Engine) spec(inv Inventory) reconcile.Spec {
 func (e *Engine) policySteps(ctx context.Context, inv Inventory, run *Run) error {
 	switch e.cfg.PolicySource() {
 	case config.PolicyFromConfig:
+		if e.cfg.Policy.Dir != "" {
+			return e.policyDirSteps(inv, run)
+		}
 		if e.cfg.Policy.File == "" {
 			return nil
 		}
