@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/config"
+	"github.com/mtasts-sync/mtasts-sync/internal/lifecycle"
 	"github.com/mtasts-sync/mtasts-sync/internal/mailcow"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
@@ -31,6 +32,8 @@ type Target struct {
 	Discovered bool          `json:"zone_discovered,omitempty"`
 	Policy     mtasts.Policy `json:"-"`
 	PolicyID   string        `json:"policy_id,omitempty"`
+	// Retire is set for a domain in retire:.
+	Retire *Retiring `json:"retire,omitempty"`
 	// fromMailcow marks a real (not alias) domain mailcow holds.
 	fromMailcow bool
 	// Err is why the domain cannot be planned (its zone or policy unknown).
@@ -76,7 +79,8 @@ func (e *Engine) Inventory(ctx context.Context) (Inventory, error) {
 			add(Target{Domain: f.Name, AliasOf: f.AliasOf, Source: "mailcow", fromMailcow: f.AliasOf == ""})
 		}
 		for _, s := range found.Skipped {
-			if _, listed := byName[s.Name]; !listed {
+			_, listed := byName[s.Name]
+			if _, retiring := e.cfg.Retiring(s.Name); !listed && !retiring {
 				inv.Skipped = append(inv.Skipped, reconcile.Skipped{Domain: s.Name, Reason: s.Reason})
 			}
 		}
@@ -87,6 +91,10 @@ func (e *Engine) Inventory(ctx context.Context) (Inventory, error) {
 			}
 			conf = &c
 		}
+	}
+	for _, r := range e.cfg.Retire {
+		add(Target{Domain: r.Domain, Source: "retire"})
+		byName[r.Domain].Retire = &Retiring{Window: lifecycle.Window{Since: r.Since}}
 	}
 	sort.Strings(order)
 	inv.All = order
@@ -99,6 +107,7 @@ func (e *Engine) Inventory(ctx context.Context) (Inventory, error) {
 		return inv, err
 	}
 	e.policies(ctx, inv.PolicyHost, targets, &inv)
+	e.retirePolicies(ctx, inv.PolicyHost, targets)
 	e.zones(ctx, targets)
 	for _, t := range targets {
 		if t.Err == nil && t.Zone == "" {
@@ -203,11 +212,16 @@ func (e *Engine) policies(ctx context.Context, policyHost string, targets []*Tar
 		}
 		return
 	}
+	// A retiring domain mailcow serves nothing for is not skipped: its
+	// records may still be there (retirePolicies says what to do).
+	retiring := func(i int) bool { return targets[i].Retire != nil }
 	skipped := make([]string, len(targets))
 	e.each(len(targets), func(i int) {
 		t := targets[i]
 		body, err := e.mailcow.ServedPolicy(ctx, e.mailcowHost(), t.Domain)
 		switch {
+		case errors.Is(err, mailcow.ErrNoPolicy) && retiring(i):
+			return
 		case errors.Is(err, mailcow.ErrNoPolicy):
 			skipped[i] = "mailcow serves no MTA-STS policy for it: enable MTA-STS for the domain in mailcow"
 			return
@@ -247,7 +261,7 @@ func (e *Engine) mailcowHost() string {
 func (e *Engine) zones(ctx context.Context, targets []*Target) {
 	e.each(len(targets), func(i int) {
 		t := targets[i]
-		if t.Err != nil || (t.PolicyID == "" && t.Policy.Mode == "") {
+		if t.Err != nil || (t.PolicyID == "" && t.Policy.Mode == "" && t.Retire == nil) {
 			return
 		}
 		if zone, prov, ok := e.cfg.ZoneFor(t.Domain); ok {
