@@ -39,7 +39,7 @@ func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 		// The policy just changed where senders fetch it: hold back every
 		// id whose policy is not served as published yet. The plan only
 		// loses work here, never gains any.
-		run.Plan = reconcile.Withhold(run.Plan, e.gateHolds(ctx, run.Plan, true, held))
+		run.Plan = reconcile.Withhold(run.Plan, e.gateHolds(ctx, run.Plan, held, nil))
 	}
 	errs := mailcowErrs
 	var todo []reconcile.ZonePlan
@@ -121,6 +121,29 @@ func (e *Engine) publish(ctx context.Context, run *Run, rep *Report) (held map[s
 	return held, errs, nil
 }
 
+// publishing returns whether a pending step of p publishes a domain's
+// policy: then what is served now is not yet what apply will serve.
+func publishing(p reconcile.Plan) func(domain string) bool {
+	all := false
+	domains := map[string]bool{}
+	for _, st := range p.Steps {
+		if st.Action != reconcile.Create && st.Action != reconcile.Update {
+			continue
+		}
+		switch {
+		case st.Kind == reconcile.StepPolicyFile && st.Domain == "":
+			all = true
+		case st.Kind == reconcile.StepPolicyFile:
+			domains[st.Domain] = true
+		case st.Kind == reconcile.StepMailcowPolicy:
+			domains[st.Target] = true
+		}
+	}
+	return func(d string) bool {
+		return all || domains[d] || (p.AliasOf[d] != "" && domains[p.AliasOf[d]])
+	}
+}
+
 // writeMailcowSTS adds or edits one mailcow MTA-STS entry.
 func (e *Engine) writeMailcowSTS(ctx context.Context, s *reconcile.MailcowSTS) error {
 	if s == nil {
@@ -145,11 +168,12 @@ func (e *Engine) writeMailcowSTS(ctx context.Context, s *reconcile.MailcowSTS) e
 // gateHolds fetches, the way a sender does, the policy of every domain whose
 // gated records (the _mta-sts id, or in the delegated layout the CNAME that
 // makes the primary's id the domain's) the plan would create or change, and
-// returns why each must wait: its policy cannot be fetched, or (compare) is
-// not the one the plan publishes, or (held) could not be published. Senders
-// that see a new id fetch the policy at once; one they cannot fetch leaves
-// them with no policy or a stale one.
-func (e *Engine) gateHolds(ctx context.Context, p reconcile.Plan, compare bool, held map[string]string) map[reconcile.Hold]string {
+// returns why each must wait: its policy cannot be fetched, or is not the
+// one the plan publishes, or (held) could not be published. Senders that
+// see a new id fetch the policy at once; one they cannot fetch leaves them
+// with no policy or a stale one. Domains for which publishing (a step of
+// the plan) is still to come are left to the gate at apply time.
+func (e *Engine) gateHolds(ctx context.Context, p reconcile.Plan, held map[string]string, publishing func(domain string) bool) map[reconcile.Hold]string {
 	if e.gate == nil && len(held) == 0 {
 		return nil
 	}
@@ -158,7 +182,7 @@ func (e *Engine) gateHolds(ctx context.Context, p reconcile.Plan, compare bool, 
 	for _, zp := range p.Zones {
 		for _, c := range zp.Changes {
 			h := reconcile.Hold{Domain: c.Domain, Kind: c.Kind}
-			if c.Gated && (c.Action == reconcile.Create || c.Action == reconcile.Update) && !seen[h] {
+			if c.Gated && (c.Action == reconcile.Create || c.Action == reconcile.Update) && !seen[h] && (publishing == nil || !publishing(c.Domain)) {
 				seen[h] = true
 				todo = append(todo, h)
 			}
@@ -178,7 +202,7 @@ func (e *Engine) gateHolds(ctx context.Context, p reconcile.Plan, compare bool, 
 		switch {
 		case err != nil:
 			reasons[i] = err.Error() + "; the id is published once senders can fetch the policy: rerun later"
-		case compare && !f.Policy.Equal(p.Expected[d]):
+		case !f.Policy.Equal(p.Expected[d]):
 			o, n := policyDiff(f.Policy.Normalize(), p.Expected[d])
 			reasons[i] = fmt.Sprintf("https://mta-sts.%s/.well-known/mta-sts.txt serves another policy (%s, not %s); the id waits until the new policy is served", d, strings.Join(o, ", "), strings.Join(n, ", "))
 		}

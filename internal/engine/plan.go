@@ -81,9 +81,9 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 		plans[i] = reconcile.PlanZone(spec, zi.zone, zi.provider, zi.domains, live)
 	})
 	run.Plan.Zones = append(run.Plan.Zones, plans...)
-	// Until the new policy is published, what is served is the old one:
-	// the gate can only ask whether it is served at all.
-	run.Plan = reconcile.Withhold(run.Plan, e.gateHolds(ctx, run.Plan, !run.Plan.StepsPending(), nil))
+	// Until a new policy is published, what is served is the old one: the
+	// ids of domains whose policy a step publishes are gated at apply time.
+	run.Plan = reconcile.Withhold(run.Plan, e.gateHolds(ctx, run.Plan, nil, publishing(run.Plan)))
 	run.Plan.Sort()
 	return run, nil
 }
