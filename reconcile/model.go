@@ -51,6 +51,34 @@ type Skipped struct {
 	Reason string `json:"reason"`
 }
 
+// Retirement is where a domain of retire: stands on this run.
+type Retirement struct {
+	Domain   string `json:"domain"`
+	Zone     string `json:"zone"`
+	Provider string `json:"provider"`
+	// Stage is "retiring" (mode none served, waiting for senders' caches),
+	// "removing" (the wait is over: its records go now), "retired" (no
+	// records left) or "blocked" (mode none cannot go out yet: see Note).
+	Stage string `json:"stage"`
+	Since string `json:"since"` // RFC 3339
+	Until string `json:"until"` // RFC 3339: records removed from then on
+	// PolicyID is the id of the mode-none policy the domain serves.
+	PolicyID string `json:"policy_id,omitempty"`
+	// Note is the plan's line for people, e.g. "retiring since 2026-11-20:
+	// mode none; records removed after 2026-11-27".
+	Note string `json:"note"`
+}
+
+// Orphan is a domain whose records are ours by shape but that is neither
+// managed nor retiring: shown, never deleted.
+type Orphan struct {
+	Domain   string   `json:"domain"`
+	Zone     string   `json:"zone"`
+	Provider string   `json:"provider"`
+	Records  []string `json:"records"` // "name TYPE value", in write order
+	Advice   string   `json:"advice"`
+}
+
 // Plan is the whole run's plan: steps before DNS, then one plan per zone.
 // It is everything apply needs besides credentials: apply executes it and
 // never plans again.
@@ -59,6 +87,10 @@ type Plan struct {
 	Zones    []ZonePlan
 	Skipped  []Skipped
 	Warnings []string
+	// Retiring are the domains of retire:, and Orphans the domains whose
+	// records nothing claims; both sorted by domain.
+	Retiring []Retirement
+	Orphans  []Orphan
 
 	// Expected is the policy each domain must serve before its gated
 	// records go out: the publish gate compares against it at apply time.
@@ -141,4 +173,11 @@ func (p *Plan) Sort() {
 		return strings.Join(a.Domains, ",") < strings.Join(b.Domains, ",")
 	})
 	sort.SliceStable(p.Skipped, func(i, j int) bool { return p.Skipped[i].Domain < p.Skipped[j].Domain })
+	sort.SliceStable(p.Retiring, func(i, j int) bool { return p.Retiring[i].Domain < p.Retiring[j].Domain })
+	sort.SliceStable(p.Orphans, func(i, j int) bool {
+		if p.Orphans[i].Domain != p.Orphans[j].Domain {
+			return p.Orphans[i].Domain < p.Orphans[j].Domain
+		}
+		return p.Orphans[i].Zone < p.Orphans[j].Zone
+	})
 }

@@ -353,6 +353,9 @@ func writeApply(c *cli.Context, e env, p reconcile.Plan, rep engine.Report, sum 
 	if applied > 0 || p.Pending() {
 		fmt.Fprintf(e.stdout, "Applied %d change(s) in %d zone(s).\n", applied, zones)
 	}
+	for _, d := range rep.Retired {
+		fmt.Fprintf(e.stdout, "%s is retired: its records are removed; you can now remove it from retire: (and from mailcow, if it is there).\n", d)
+	}
 	return nil
 }
 
@@ -368,11 +371,14 @@ func writeApplyJSON(w io.Writer, p reconcile.Plan, rep engine.Report, sum engine
 		Plan       json.RawMessage `json:"plan"`
 		PolicyFile string          `json:"policy_file,omitempty"`
 		// PolicyFiles are the files written under policy.dir.
-		PolicyFiles []string       `json:"policy_files,omitempty"`
-		Results     []zoneResult   `json:"results"`
-		Run         engine.Summary `json:"run"`
-		Error       string         `json:"error,omitempty"`
-	}{Results: []zoneResult{}, PolicyFile: rep.PolicyFile, PolicyFiles: rep.PolicyFiles, Run: sum}
+		PolicyFiles []string `json:"policy_files,omitempty"`
+		// Retired are the domains whose records were removed: they can
+		// leave retire: (and mailcow).
+		Retired []string       `json:"retired,omitempty"`
+		Results []zoneResult   `json:"results"`
+		Run     engine.Summary `json:"run"`
+		Error   string         `json:"error,omitempty"`
+	}{Results: []zoneResult{}, PolicyFile: rep.PolicyFile, PolicyFiles: rep.PolicyFiles, Retired: rep.Retired, Run: sum}
 	var buf jsonBuffer
 	if err := render.JSON(&buf, p); err != nil {
 		return err

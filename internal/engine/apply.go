@@ -18,6 +18,9 @@ type Report struct {
 	PolicyFile string
 	// PolicyFiles are the per-domain files written under policy.dir.
 	PolicyFiles []string
+	// Retired are the retiring domains whose records this apply removed:
+	// they can now leave retire: (and mailcow).
+	Retired []string
 	// MailcowPolicies lists the domains whose mailcow entry was written.
 	MailcowPolicies []string
 	Err             error
@@ -70,6 +73,7 @@ func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 		}
 	}
 	rep.Results = results
+	rep.Retired = retired(run.Plan, results)
 	rep.Err = errors.Join(errs...)
 	return rep
 }

@@ -26,6 +26,9 @@ type Run struct {
 type zoneInput struct {
 	zone, provider string
 	domains        []reconcile.Domain
+	// retiring are the zone's domains in retire:; they are planned from
+	// the zone's live records by where each stands (retire.go).
+	retiring []Target
 }
 
 // Plan reads every zone and returns what apply would change.
@@ -56,19 +59,31 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 		if groups[k] == nil {
 			groups[k] = &zoneInput{zone: t.Zone, provider: t.Provider}
 		}
+		if t.Retire != nil {
+			groups[k].retiring = append(groups[k].retiring, t)
+			continue
+		}
 		groups[k].domains = append(groups[k].domains, reconcile.Domain{Name: t.Domain, Zone: t.Zone, Provider: t.Provider, PolicyID: t.PolicyID})
 	}
+	e.orphanZones(inv, groups)
 	keys := make([][2]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+" "+keys[i][1] < keys[j][0]+" "+keys[j][1] })
 	plans := make([]reconcile.ZonePlan, len(keys))
+	lives := make([]zoneLife, len(keys))
+	known := e.known(inv)
+	still := map[string]bool{}
 	e.perZone(len(keys), func(i int) {
 		zi := groups[keys[i]]
-		if zp, ok := e.confirmByDNS(ctx, spec, zi); ok {
-			plans[i] = zp
-			return
+		// Retiring domains are planned from the live records: DNS answers
+		// cannot say what stage they are in.
+		if len(zi.retiring) == 0 {
+			if zp, ok := e.confirmByDNS(ctx, spec, zi); ok {
+				plans[i] = zp
+				return
+			}
 		}
 		live, err := e.readZone(ctx, zi.zone, zi.provider)
 		if err != nil {
@@ -79,8 +94,20 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 			return
 		}
 		plans[i] = reconcile.PlanZone(spec, zi.zone, zi.provider, zi.domains, live)
+		lives[i] = e.planLife(spec, inv.PolicyHost, zi, live, &plans[i], known)
 	})
-	run.Plan.Zones = append(run.Plan.Zones, plans...)
+	for i := range plans {
+		if len(plans[i].Domains) > 0 || len(plans[i].Changes) > 0 || plans[i].Err != nil {
+			run.Plan.Zones = append(run.Plan.Zones, plans[i])
+		}
+		run.Plan.Zones = append(run.Plan.Zones, lives[i].errs...)
+		run.Plan.Retiring = append(run.Plan.Retiring, lives[i].retiring...)
+		run.Plan.Orphans = append(run.Plan.Orphans, lives[i].orphans...)
+		for _, d := range lives[i].still {
+			still[d] = true
+		}
+	}
+	run.Plan.Steps = withoutSteps(run.Plan.Steps, still)
 	// Until a new policy is published, what is served is the old one: the
 	// ids of domains whose policy a step publishes are gated at apply time.
 	run.Plan = reconcile.Withhold(run.Plan, e.gateHolds(ctx, run.Plan, nil, publishing(run.Plan)))
@@ -236,7 +263,7 @@ func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) erro
 			return
 		}
 		step := &reconcile.Step{Kind: reconcile.StepMailcowPolicy, Target: t.Domain, Action: reconcile.Update, MailcowSTS: want}
-		if err == nil {
+		if err == nil && t.Retire == nil {
 			warnings[i] = lifecycle.ChangeWarnings("mailcow's policy of "+t.Domain, served, t.Policy, e.opts.Now())
 		}
 		if err != nil {

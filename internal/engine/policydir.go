@@ -43,7 +43,8 @@ func (e *Engine) policyDirSteps(inv Inventory, run *Run) error {
 		if err != nil {
 			return fmt.Errorf("policy.dir: domain %s: %w", t.Domain, err)
 		}
-		if old.Mode != "" && !old.Equal(t.Policy) {
+		// A retiring domain's own line says how long senders keep the old.
+		if old.Mode != "" && !old.Equal(t.Policy) && t.Retire == nil {
 			k := old.ID() + " " + t.Policy.ID()
 			groups[k] = append(groups[k], t.Domain)
 			changes[k] = change{old, t.Policy}

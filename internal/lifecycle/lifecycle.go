@@ -38,15 +38,20 @@ func RetiringPolicy(prev, fallback mtasts.Policy) mtasts.Policy {
 	return p.Normalize()
 }
 
-// Window is a domain's retirement: from Since, when mode none went out,
-// until Since plus the max_age senders may have cached.
+// Window is a domain's retirement: from Since, the date or time mode none
+// goes out, until senders' cached policies from before have expired:
+// Since plus the max_age they may have cached, plus Late, the day mode
+// none may take to go out after the date named (a cron run, a policy host
+// still getting its certificate).
 type Window struct {
 	Since  time.Time
 	MaxAge int64 // seconds
 }
 
-// Until is when the last cached policy from before Since has expired.
-func (w Window) Until() time.Time { return w.Since.Add(time.Duration(w.MaxAge) * time.Second) }
+// Until is when the records may go.
+func (w Window) Until() time.Time {
+	return w.Since.Add(time.Duration(w.MaxAge)*time.Second + Late)
+}
 
 // Over reports whether the wait is over at now: the records may go.
 func (w Window) Over(now time.Time) bool { return !now.Before(w.Until()) }
@@ -56,19 +61,33 @@ func (w Window) Over(now time.Time) bool { return !now.Before(w.Until()) }
 const Late = 24 * time.Hour
 
 // Describe is the plan's line for a retiring domain, e.g. "retiring since
-// 2026-11-20: mode none; records removed after 2026-11-27".
+// 2026-11-20: mode none; records removed after 2026-11-27" (a date: once
+// that day is over).
 func (w Window) Describe() string {
-	return fmt.Sprintf("retiring since %s: mode none; records removed after %s", When(w.Since), When(w.Until()))
+	return fmt.Sprintf("retiring since %s: mode none; records removed after %s", When(w.Since), w.After())
+}
+
+// After names when the records go, for people: for a date, the day after
+// which they go (the wait ends at the end of it); else the time.
+func (w Window) After() string {
+	if u := w.Until().UTC(); isDate(u) && isDate(w.Since) {
+		return When(u.Add(-24 * time.Hour))
+	}
+	return When(w.Until())
+}
+
+func isDate(t time.Time) bool {
+	t = t.UTC()
+	return t.Equal(t.Truncate(24 * time.Hour))
 }
 
 // When formats a time for people: a date for midnight UTC, else the date
 // and time in UTC to the minute.
 func When(t time.Time) string {
-	t = t.UTC()
-	if t.Equal(t.Truncate(24 * time.Hour)) {
-		return t.Format(time.DateOnly)
+	if isDate(t) {
+		return t.UTC().Format(time.DateOnly)
 	}
-	return t.Format("2006-01-02 15:04 UTC")
+	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
 // ChangeWarnings says what senders that cached old keep doing after new

@@ -49,8 +49,8 @@ func TestWindow(t *testing.T) {
 		at   time.Time
 		over bool
 	}{
-		{time.Date(2026, 11, 26, 23, 59, 59, 0, time.UTC), false},
-		{time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), true},
+		{time.Date(2026, 11, 27, 23, 59, 59, 0, time.UTC), false},
+		{time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC), true},
 		{time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), true},
 	} {
 		if got := w.Over(tt.at); got != tt.over {
@@ -58,7 +58,7 @@ func TestWindow(t *testing.T) {
 		}
 	}
 	odd := Window{Since: time.Date(2026, 11, 20, 9, 30, 0, 0, time.FixedZone("", 7200)), MaxAge: 86400}
-	if got, want := odd.Describe(), "retiring since 2026-11-20 07:30 UTC: mode none; records removed after 2026-11-21 07:30 UTC"; got != want {
+	if got, want := odd.Describe(), "retiring since 2026-11-20 07:30 UTC: mode none; records removed after 2026-11-22 07:30 UTC"; got != want {
 		t.Errorf("Describe = %q, want %q", got, want)
 	}
 }

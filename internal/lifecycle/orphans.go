@@ -121,3 +121,42 @@ func order(name string) int {
 func fqdn(name string) string {
 	return strings.ToLower(strings.TrimSuffix(name, ".")) + "."
 }
+
+// Records returns domain's records of ours among live, in write order:
+// what a retiring domain still has, and what its removal deletes.
+func (s Shape) Records(domain string, live []reconcile.Record) []reconcile.Record {
+	host := fqdn(s.PolicyHost)
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	var out []reconcile.Record
+	for _, r := range live {
+		for _, p := range []string{prefixPolicyHost, prefixTLSRPT, prefixSTS} {
+			if d, ok := under(r.Name, p); ok && d == domain && s.ours(p, r, host) {
+				out = append(out, r)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return order(out[i].Name) < order(out[j].Name) })
+	return out
+}
+
+// LiveOf reads from a domain's records of ours what Decide needs.
+func LiveOf(domain string, ours []reconcile.Record) Live {
+	live := Live{Any: len(ours) > 0}
+	sts := fqdn(prefixSTS + domain)
+	for _, r := range ours {
+		if fqdn(r.Name) != sts {
+			continue
+		}
+		switch r.Type {
+		case "CNAME":
+			live.STSPointer = true
+		case "TXT":
+			id := ""
+			if rec, _, err := mtasts.ParseSTSRecord(r.Value); err == nil {
+				id = rec.ID
+			}
+			live.STSIDs = append(live.STSIDs, id)
+		}
+	}
+	return live
+}

@@ -11,7 +11,7 @@ func TestDecide(t *testing.T) {
 	w := Window{Since: since, MaxAge: 604800}
 	during := since.Add(3 * time.Hour)
 	later := since.Add(3 * 24 * time.Hour)
-	after := since.Add(8 * 24 * time.Hour)
+	after := since.Add(8 * 24 * time.Hour) // max_age and the day of Late
 	const none, old = "noneid", "oldid"
 	tests := []struct {
 		name string

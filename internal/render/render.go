@@ -71,6 +71,12 @@ func Text(w io.Writer, p reconcile.Plan, st Style) error {
 			return err
 		}
 	}
+	for _, r := range p.Retiring {
+		fmt.Fprintf(&b, "%s %s: %s\n", r.Stage, r.Domain, r.Note)
+	}
+	for _, o := range p.Orphans {
+		fmt.Fprintf(&b, "orphaned %s (zone %s, provider %s): %s; %s\n", o.Domain, o.Zone, o.Provider, strings.Join(o.Records, ", "), o.Advice)
+	}
 	for _, s := range p.Skipped {
 		fmt.Fprintf(&b, "skipped %s: %s\n", s.Domain, s.Reason)
 	}
@@ -161,12 +167,14 @@ type jsonZone struct {
 }
 
 type jsonPlan struct {
-	Steps    []reconcile.Step    `json:"steps"`
-	Changes  []reconcile.Change  `json:"changes"`
-	Zones    []jsonZone          `json:"zones"`
-	Skipped  []reconcile.Skipped `json:"skipped"`
-	Warnings []string            `json:"warnings"`
-	Summary  reconcile.Summary   `json:"summary"`
+	Steps    []reconcile.Step       `json:"steps"`
+	Changes  []reconcile.Change     `json:"changes"`
+	Zones    []jsonZone             `json:"zones"`
+	Skipped  []reconcile.Skipped    `json:"skipped"`
+	Retiring []reconcile.Retirement `json:"retiring"`
+	Orphans  []reconcile.Orphan     `json:"orphans"`
+	Warnings []string               `json:"warnings"`
+	Summary  reconcile.Summary      `json:"summary"`
 }
 
 // JSON writes the plan as one JSON document.
@@ -177,6 +185,13 @@ func JSON(w io.Writer, p reconcile.Plan) error {
 	}
 	if doc.Skipped == nil {
 		doc.Skipped = []reconcile.Skipped{}
+	}
+	doc.Retiring, doc.Orphans = p.Retiring, p.Orphans
+	if doc.Retiring == nil {
+		doc.Retiring = []reconcile.Retirement{}
+	}
+	if doc.Orphans == nil {
+		doc.Orphans = []reconcile.Orphan{}
 	}
 	if doc.Warnings == nil {
 		doc.Warnings = []string{}
