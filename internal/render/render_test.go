@@ -56,6 +56,12 @@ func samplePlan() Plan {
 			Err: errors.New("reading zone example.info: HTTP 500")}},
 		Skipped:  []Skipped{{Domain: "backup.example", Reason: "this mailcow is only backup MX for it"}},
 		Warnings: []string{"mtasts-sync.yaml:3: policy.max_age: below one day"},
+		Retiring: []Retirement{{Domain: "old.example.org", Zone: "example.org", Provider: "files", Stage: "retiring",
+			Since: "2026-11-20T00:00:00Z", Until: "2026-11-28T00:00:00Z", PolicyID: "7f6024b3b59c544a2c28",
+			Note: "retiring since 2026-11-20: mode none; records removed after 2026-11-27"}},
+		Orphans: []Orphan{{Domain: "gone.example.com", Zone: "example.com", Provider: "files",
+			Records: []string{"mta-sts.gone.example.com. CNAME mail.example.com."},
+			Advice:  "ours by shape, but gone.example.com is neither a domain of the config or mailcow nor in retire:; left alone"}},
 	}
 	p = Withhold(p, map[Hold]string{{Domain: "example.net", Kind: KindSTS}: "https://mta-sts.example.net/.well-known/mta-sts.txt: 404 Not Found"})
 	p.Sort()
