@@ -79,7 +79,8 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 		zi := groups[keys[i]]
 		// Retiring domains are planned from the live records: DNS answers
 		// cannot say what stage they are in.
-		if len(zi.retiring) == 0 {
+		// A zone read only for orphans has nothing DNS could confirm.
+		if len(zi.retiring) == 0 && len(zi.domains) > 0 {
 			if zp, ok := e.confirmByDNS(ctx, spec, zi); ok {
 				plans[i] = zp
 				return
