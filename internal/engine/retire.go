@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/config"
 	"github.com/mtasts-sync/mtasts-sync/internal/lifecycle"
 	"github.com/mtasts-sync/mtasts-sync/internal/mailcow"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 )
 
 // Retiring is where a domain in retire: stands before DNS is read: its
@@ -67,7 +67,7 @@ func (e *Engine) retirePrev(ctx context.Context, t *Target) (prev mtasts.Policy,
 	switch e.cfg.PolicySource() {
 	case config.PolicyFromConfig:
 		if e.cfg.Policy.Dir != "" {
-			body, err := os.ReadFile(PolicyDirFile(e.cfg.Policy.Dir, t.Domain))
+			body, err := safefile.ReadFile(PolicyDirFile(e.cfg.Policy.Dir, t.Domain), MaxPolicyFile)
 			if err == nil {
 				if p, _, err := mtasts.ParsePolicy(body); err == nil {
 					prev = p
