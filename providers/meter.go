@@ -79,15 +79,11 @@ type meter struct {
 	changes *rate.Limiter // record changes, on top of limiter; nil: no separate limit
 	slots   chan struct{}
 
-	mu           sync.Mutex
-	pauseUntil   time.Time
-	lastThrottle time.Time
-	stats        Stats
+	mu         sync.Mutex
+	pauseUntil time.Time
+	throttle   *throttle // nil: unlimited
+	stats      Stats
 }
-
-// recovery is how long an account must go without a throttling answer
-// before its rate returns to the configured one.
-const recovery = time.Minute
 
 // Stats is one provider account's API use during a run.
 type Stats struct {
@@ -97,6 +93,9 @@ type Stats struct {
 	Retries int `json:"retries"`
 	// Throttled counts the throttling answers (429) seen.
 	Throttled int `json:"throttled"`
+	// ThrottleEvents counts the bursts of them: 429s within one
+	// Retry-After window are one event, and only an event slows the account.
+	ThrottleEvents int `json:"throttle_events"`
 	// Waited is the time spent waiting for the rate limit or Retry-After.
 	Waited time.Duration `json:"waited_ns"`
 	// DailyBudget is the service's daily request cap for the account
@@ -136,6 +135,7 @@ func newMeter(l Limits) *meter {
 	m := &meter{limits: l, slots: make(chan struct{}, l.Concurrency), stats: Stats{Requests: map[string]int{}, DailyBudget: l.DailyBudget}}
 	if l.Rate > 0 {
 		m.limiter = rate.NewLimiter(rate.Limit(l.Rate), l.Burst)
+		m.throttle = newThrottle(l.Rate)
 	}
 	if l.ChangeRate > 0 {
 		m.changes = rate.NewLimiter(rate.Limit(l.ChangeRate), 1)
@@ -169,10 +169,8 @@ func (m *meter) wait(ctx context.Context, n int) error {
 		}
 	}()
 	m.mu.Lock()
-	pause := time.Until(m.pauseUntil)
-	if m.limiter != nil && m.limiter.Limit() < rate.Limit(m.limits.Rate) && time.Since(m.lastThrottle) > recovery {
-		m.limiter.SetLimit(rate.Limit(m.limits.Rate))
-	}
+	pause := m.pauseUntil.Sub(start)
+	m.recover(start)
 	m.mu.Unlock()
 	if pause > 0 {
 		if err := sleep(ctx, pause); err != nil {
@@ -205,19 +203,40 @@ func (m *meter) retried() {
 }
 
 // throttled slows the account down after the service said "too many
-// requests": every request waits out the pause, and the rate drops by a
-// fifth, so the run goes on slower instead of failing; a minute without
-// another throttle brings the configured rate back.
-func (m *meter) throttled(pause time.Duration) {
+// requests" to a request sent at sentAt: every request waits out the pause,
+// and the first 429 of a burst cuts the rate (see throttle), so the run
+// goes on slower instead of failing.
+func (m *meter) throttled(sentAt time.Time, pause time.Duration) {
+	m.throttledAt(time.Now(), sentAt, pause)
+}
+
+// throttledAt is throttled at a given time.
+func (m *meter) throttledAt(now, sentAt time.Time, pause time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stats.Throttled++
-	m.lastThrottle = time.Now()
-	if until := time.Now().Add(pause); until.After(m.pauseUntil) {
+	if until := now.Add(pause); until.After(m.pauseUntil) {
 		m.pauseUntil = until
 	}
-	if m.limiter != nil {
-		m.limiter.SetLimit(max(m.limiter.Limit()*0.8, 0.1))
+	if m.throttle == nil || !m.throttle.hit(now, sentAt, pause) {
+		return
+	}
+	m.stats.ThrottleEvents++
+	m.limiter.SetLimitAt(now, rate.Limit(m.throttle.rate))
+	// The tokens saved up during the pause would go out as one burst the
+	// moment it ends and be refused again: requests resume at the new rate.
+	if n := int(m.limiter.TokensAt(m.pauseUntil)); n > 0 {
+		m.limiter.ReserveN(m.pauseUntil, n)
+	}
+}
+
+// recover raises the rate as the throttle allows at now; m.mu is held.
+func (m *meter) recover(now time.Time) {
+	if m.throttle == nil {
+		return
+	}
+	if r := rate.Limit(m.throttle.at(now)); r != m.limiter.Limit() {
+		m.limiter.SetLimitAt(now, r)
 	}
 }
 

@@ -430,24 +430,3 @@ func FuzzFixCase(f *testing.F) {
 		}
 	})
 }
-
-func TestMeterThrottleSlowsThenRecovers(t *testing.T) {
-	m := newMeter(Limits{Rate: 10, Burst: 1, Concurrency: 1})
-	m.throttled(0)
-	m.throttled(0)
-	if got := float64(m.limiter.Limit()); got > 10*0.8*0.8+1e-9 {
-		t.Fatalf("rate after two throttles = %g, want at most %g", got, 10*0.8*0.8)
-	}
-	if st := m.snapshot(); st.Throttled != 2 {
-		t.Errorf("throttled = %d, want 2", st.Throttled)
-	}
-	m.mu.Lock()
-	m.lastThrottle = time.Now().Add(-2 * recovery)
-	m.mu.Unlock()
-	if err := m.wait(context.Background(), 1); err != nil {
-		t.Fatal(err)
-	}
-	if got := float64(m.limiter.Limit()); got != 10 {
-		t.Errorf("rate a while after the last throttle = %g, want 10 again", got)
-	}
-}

@@ -43,6 +43,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 		}
+		sent := time.Now()
 		resp, err := t.base.RoundTrip(r)
 		wait, retry := shouldRetry(req, resp, err, backoff)
 		wait = min(wait, maxWait)
@@ -60,7 +61,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if throttled {
 				// The meter holds every request of the account back, this
 				// one included.
-				t.m.throttled(wait)
+				t.m.throttled(sent, wait)
 				wait = 0
 			}
 		}

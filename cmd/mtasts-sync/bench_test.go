@@ -32,13 +32,17 @@ import (
 //
 //	MTASTS_BENCH_LATENCY=50ms          added to every API request by the fake
 //	MTASTS_BENCH_RATE=200              requests/s the fake enforces (429 above)
+//	MTASTS_BENCH_CLIENT_RATE=180       the config's rate_limit (default: 90 % of the fake's)
 //	MTASTS_BENCH_CONCURRENCY=16        zones per account worked on at once
 //	MTASTS_BENCH_PROVIDERS=cloudflare,hetzner
 //	MTASTS_BENCH_SHAPES=100x10,1000x1  zones x domains per zone
 //	MTASTS_BENCH_LAYOUTS=direct,delegated
 //
 // The config's rate_limit is the fake's limit less rateMargin, its burst a
-// tenth of a second's worth, so a correct client is never throttled.
+// tenth of a second's worth, so a correct client is never throttled. Set
+// MTASTS_BENCH_CLIENT_RATE above the fake's limit to measure how a run
+// copes with a config that promises more than the service allows: the
+// lower bound is then the fake's own limit.
 
 const (
 	benchToken = "bench-token"
@@ -51,6 +55,7 @@ const (
 type benchSettings struct {
 	latency     time.Duration
 	fakeRate    float64 // enforced by the fake
+	configRate  float64 // the config's rate_limit; 0: fakeRate less rateMargin
 	concurrency int
 	providers   []string
 	shapes      []benchShape
@@ -61,10 +66,19 @@ type benchShape struct{ zones, perZone int }
 
 func (s benchShape) String() string { return fmt.Sprintf("%d zones × %d", s.zones, s.perZone) }
 
-// clientRate is the config's rate_limit: the fake's limit less a margin.
-func (s benchSettings) clientRate() float64 { return math.Floor(s.fakeRate * rateMargin) }
+// clientRate is the config's rate_limit: by default the fake's limit less a
+// margin.
+func (s benchSettings) clientRate() float64 {
+	if s.configRate > 0 {
+		return s.configRate
+	}
+	return math.Floor(s.fakeRate * rateMargin)
+}
 
 func (s benchSettings) clientBurst() int { return max(1, int(s.clientRate()/10)) }
+
+// fakeBurst is the burst the fake allows above its rate.
+func (s benchSettings) fakeBurst() int { return max(1, int(s.fakeRate/5)) }
 
 func benchDefaults(t testing.TB) benchSettings {
 	s := benchSettings{
@@ -88,6 +102,13 @@ func benchDefaults(t testing.TB) benchSettings {
 			t.Fatalf("MTASTS_BENCH_RATE=%q: want requests per second, at least 2", v)
 		}
 		s.fakeRate = r
+	}
+	if v := os.Getenv("MTASTS_BENCH_CLIENT_RATE"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r < 1 {
+			t.Fatalf("MTASTS_BENCH_CLIENT_RATE=%q: want requests per second, at least 1", v)
+		}
+		s.configRate = r
 	}
 	if v := os.Getenv("MTASTS_BENCH_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -174,7 +195,7 @@ type benchFake struct {
 
 func startFake(t testing.TB, typ string, s benchSettings) *benchFake {
 	t.Helper()
-	opts := fakeapi.Options{Latency: s.latency, RateLimit: s.fakeRate, Burst: int(s.fakeRate / 5)}
+	opts := fakeapi.Options{Latency: s.latency, RateLimit: s.fakeRate, Burst: s.fakeBurst()}
 	bf := &benchFake{name: typ, throtl: &atomic.Int64{}}
 	switch typ {
 	case "cloudflare":
@@ -307,13 +328,18 @@ const benchHeader = "| provider | shape | layout | case | requests | minimum | r
 
 // lowerBound is the least wall time n requests can take: each takes the
 // latency and at most concurrency run at once, and the rate limit spaces
-// them once the burst is spent.
+// them once the burst is spent: the config's limit, or the fake's where
+// that is lower.
 func lowerBound(s benchSettings, n int) time.Duration {
 	if n == 0 {
 		return 0
 	}
+	rate, burst := s.clientRate(), s.clientBurst()
+	if s.fakeRate < rate {
+		rate, burst = s.fakeRate, s.fakeBurst()
+	}
 	byLatency := s.latency * time.Duration(ceilDiv(n, s.concurrency))
-	byRate := time.Duration(float64(max(0, n-s.clientBurst())) / s.clientRate() * float64(time.Second))
+	byRate := time.Duration(float64(max(0, n-burst)) / rate * float64(time.Second))
 	return max(byLatency, byRate)
 }
 
@@ -324,7 +350,7 @@ func BenchmarkScaleHarness(b *testing.B) {
 	t := b
 	s := benchDefaults(t)
 	t.Logf("latency %s, fake rate limit %g/s (burst %d), config rate_limit %g/s burst %d, concurrency %d",
-		s.latency, s.fakeRate, int(s.fakeRate/5), s.clientRate(), s.clientBurst(), s.concurrency)
+		s.latency, s.fakeRate, s.fakeBurst(), s.clientRate(), s.clientBurst(), s.concurrency)
 	var rows []benchRow
 	for _, typ := range s.providers {
 		for _, shape := range s.shapes {
