@@ -106,7 +106,7 @@ func canonicalLines(t *testing.T, lines []string) []string {
 			continue
 		}
 		rr.Header().Ttl = 0
-		out = append(out, strings.ToLower(rr.Header().Name)+" "+strings.TrimPrefix(rr.String(), rr.Header().String()))
+		out = append(out, strings.ToLower(rr.Header().Name)+" "+dns.TypeToString[rr.Header().Rrtype]+" "+strings.TrimPrefix(rr.String(), rr.Header().String()))
 	}
 	sort.Strings(out)
 	return out
@@ -296,5 +296,100 @@ func TestRetireTooLate(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(filepath.Join(web, "mta-sts.example.org", ".well-known", "mta-sts.txt")); string(got) != string(enforceWeek.Render()) {
 		t.Errorf("a refused domain's policy file changed: %q", got)
+	}
+}
+
+// TestRetireWaitsForTheLongestMaxAge: the wait counts the largest max_age
+// published for the domain, read where every machine sees it (the policy
+// served at https://mta-sts.<domain>/), not the config's lower one.
+func TestRetireWaitsForTheLongestMaxAge(t *testing.T) {
+	cfg := gateConfig(t)
+	b, _ := os.ReadFile(cfg)
+	text := strings.Replace(string(b), "  mx: [mail.example.com]\n", "  mx: [mail.example.com]\n  file: ./mta-sts.txt\n", 1)
+	text = strings.Replace(text, "  - example.org    # stale id, legacy spelling of the TLSRPT record\n", "", 1)
+	text += "retire:\n  example.org: 2026-11-20\n"
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	web := startPolicyWeb(t, "example.com", "example.org", "example.net")
+	twoWeeks := mtasts.Policy{Mode: mtasts.ModeTesting, MaxAge: 1209600, MX: []string{"mail.example.com"}}
+	web.serve("example.org", twoWeeks.Render())
+	none := mtasts.Policy{Mode: mtasts.ModeNone, MaxAge: 1209600, MX: []string{"mail.example.com"}}
+	r := runLife(t, retireDay, web.dialer("example.com", "example.org", "example.net"), "plan", "--config", cfg, "--ca-file", web.caFile)
+	for _, want := range []string{
+		"retiring example.org: retiring since 2026-11-20: mode none; records removed after 2026-12-04",
+		"serve its own at https://mta-sts.example.org/.well-known/mta-sts.txt yourself (mode none, max_age 1209600, mx mail.example.com; or use policy.dir): its id " + none.ID(),
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("plan lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestRetireDelegated: in the delegated layout a retiring domain trades
+// its CNAME to the primary's id for an id of its own (mode none), and
+// its removal takes the CNAMEs to the primary's names too.
+func TestRetireDelegated(t *testing.T) {
+	dir := t.TempDir()
+	b := zonefileBackend(t, dir)
+	// A CNAME cannot stand beside the foreign TXT records of the other tests.
+	zone := filepath.Join(dir, "zones", "example.org.zone")
+	removeLine(t, zone, "_mta-sts.example.org.")
+	removeLine(t, zone, "_smtp._tls.example.org.")
+	cfg := filepath.Join(dir, "mtasts-sync.yaml")
+	d, caFile := startDirWeb(t, filepath.Join(dir, "web"), "example.com", "example.org")
+	delegate := func(retire bool) {
+		t.Helper()
+		lifeConfig(t, cfg, b.provider, retire)
+		f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteString("layout: delegated\nprimary: example.com\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := func(now time.Time, args ...string) result {
+		t.Helper()
+		r := runLife(t, now, d, append(args, "--config", cfg, "--ca-file", caFile)...)
+		t.Logf("%s %v: exit %d\n%s%s", now.Format(time.RFC3339), args, r.code, r.stdout, r.stderr)
+		return r
+	}
+	delegate(false)
+	if r := at(dayBefore, "apply"); r.code != 0 {
+		t.Fatalf("first apply: exit %d", r.code)
+	}
+	if got := strings.Join(ourLines(b.dump(t, "example.org"), "example.org"), "\n"); !strings.Contains(got, "CNAME _mta-sts.example.com.") {
+		t.Fatalf("example.org does not point at the primary's id:\n%s", got)
+	}
+	delegate(true)
+	r := at(retireDay, "apply")
+	for _, want := range []string{
+		"- _mta-sts.example.org. CNAME _mta-sts.example.com.",
+		`+ _mta-sts.example.org. TXT "v=STSv1; id=` + noneWeek.ID() + `"`,
+	} {
+		if !strings.Contains(squash(r.stdout), squash(want)) || r.code != 0 {
+			t.Errorf("apply on the retirement day (exit %d) lacks %q:\n%s", r.code, want, r.stdout)
+		}
+	}
+	if r := at(retireDay, "apply", "--quiet"); r.code != 0 || r.stdout != "" {
+		t.Errorf("rerun: exit %d, printed %q", r.code, r.stdout)
+	}
+	r = at(waitIsOver, "apply")
+	for _, want := range []string{
+		`- _mta-sts.example.org. TXT "v=STSv1; id=` + noneWeek.ID() + `"`,
+		"- _smtp._tls.example.org. CNAME _smtp._tls.example.com.",
+		"- mta-sts.example.org. CNAME mail.example.com.",
+	} {
+		if !strings.Contains(squash(r.stdout), squash(want)) || r.code != 0 {
+			t.Errorf("apply after the wait (exit %d) lacks %q:\n%s", r.code, want, r.stdout)
+		}
+	}
+	if got := ourLines(b.dump(t, "example.org"), "example.org"); len(got) != 0 {
+		t.Errorf("records left: %q", got)
+	}
+	if got := strings.Join(ourLines(b.dump(t, "example.com"), "example.com"), "\n"); !strings.Contains(got, "v=STSv1; id="+enforceWeek.ID()) {
+		t.Errorf("the primary's records changed:\n%s", got)
 	}
 }

@@ -23,7 +23,8 @@ type Retiring struct {
 
 // retirePolicies gives every retiring domain its mode-none policy (its
 // own id), built from the policy published for it before: the file under
-// policy.dir, or what mailcow serves. Its max_age is the largest of that
+// policy.dir, what mailcow serves, else what https://mta-sts.<domain>
+// serves. Its max_age is the largest of that
 // policy's and the config's, so that it carries how long senders may hold
 // what was published before, for any later run on any machine to read.
 func (e *Engine) retirePolicies(ctx context.Context, policyHost string, targets []*Target) {
@@ -73,6 +74,15 @@ func (e *Engine) retirePrev(ctx context.Context, t *Target) (prev mtasts.Policy,
 					prev = p
 				}
 			}
+		}
+		// What senders fetch is the same from every machine: where no file
+		// of ours says what was published, ask the way they do.
+		if prev.Mode == "" && e.gate != nil {
+			if f, err := e.gate.FetchPolicy(ctx, t.Domain); err == nil {
+				prev = f.Policy
+			}
+		}
+		if e.cfg.Policy.Dir != "" {
 			return prev, ""
 		}
 		if e.gate == nil {
