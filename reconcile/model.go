@@ -117,8 +117,10 @@ type Summary struct {
 	Delete   int `json:"delete"`
 	Conflict int `json:"conflict"`
 	Withheld int `json:"withheld"`
-	InSync   int `json:"in_sync"`
-	Errors   int `json:"errors"`
+	// Acknowledged are conflicts the config's ignore: accepts.
+	Acknowledged int `json:"acknowledged"`
+	InSync       int `json:"in_sync"`
+	Errors       int `json:"errors"`
 }
 
 // Summary counts the plan's changes by action, steps included.
@@ -136,6 +138,8 @@ func (p Plan) Summary() Summary {
 			s.Conflict++
 		case Withheld:
 			s.Withheld++
+		case Acknowledged:
+			s.Acknowledged++
 		}
 	}
 	for _, st := range p.Steps {

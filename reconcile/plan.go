@@ -15,6 +15,9 @@ const (
 	Delete   Action = "delete"
 	Conflict Action = "conflict" // shown, never applied
 	Withheld Action = "withheld" // held back by Withhold until it may go out
+	// Acknowledged is a conflict the config's ignore: accepts: shown,
+	// never applied, not counted as a conflict.
+	Acknowledged Action = "acknowledged"
 )
 
 // Change is one RRset change at one of the names we own.

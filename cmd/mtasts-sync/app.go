@@ -298,7 +298,8 @@ func cmdApply(c *cli.Context, e env) error {
 		return fail(err, exitError)
 	}
 	sum := run.Plan.Summary()
-	quiet := c.Bool("quiet") && !run.Plan.Pending() && sum.Conflict == 0 && sum.Errors == 0
+	// Acknowledged conflicts are not news; an ignore: entry gone stale is.
+	quiet := c.Bool("quiet") && !run.Plan.Pending() && sum.Conflict == 0 && sum.Errors == 0 && len(run.UnusedIgnores) == 0
 	rep := eng.Apply(c.Context, run)
 	summary := eng.Summary(run, time.Since(start))
 	summary.Log(eng.Log())

@@ -50,7 +50,9 @@ type Config struct {
 	PublishGate bool
 	Domains     []string // normalised, deduplicated, sorted
 	// Retire lists the domains being retired (retire:), sorted by domain.
-	Retire    []Retirement
+	Retire []Retirement
+	// Ignore lists the conflicts the admin acknowledged (ignore:).
+	Ignore    []Ignore
 	Provider  string // default provider name, "" if none
 	Providers map[string]Provider
 	Zones     map[string]string // normalised zone (no trailing dot) -> provider name
@@ -312,7 +314,7 @@ const redacted = "[redacted]"
 
 // validKeys lists the keys of each fixed section, in the order of the docs.
 var (
-	topKeys     = []string{"policy", "policy_host", "tlsrpt", "layout", "primary", "ttl", "publish_gate", "domains", "retire", "provider", "providers", "zones", "mailcow"}
+	topKeys     = []string{"policy", "policy_host", "tlsrpt", "layout", "primary", "ttl", "publish_gate", "domains", "retire", "ignore", "provider", "providers", "zones", "mailcow"}
 	policyKeys  = []string{"mode", "max_age", "mx", "file", "dir"}
 	tlsrptKeys  = []string{"rua"}
 	mailcowKeys = []string{"url", "api_key", "api_key_file", "ca_file", "tags", "include_alias_domains", "manage_policy", "conf"}

@@ -96,6 +96,9 @@ func (p *parser) config(root *yaml.Node, cfg *Config) {
 	if f, ok := top["retire"]; ok {
 		cfg.Retire = p.retire(f, retireNodes)
 	}
+	if f, ok := top["ignore"]; ok {
+		cfg.Ignore = p.ignore(f)
+	}
 	cfg.Providers = map[string]Provider{}
 	if f, ok := top["providers"]; ok {
 		p.providers(f, cfg)

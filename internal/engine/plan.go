@@ -20,6 +20,9 @@ import (
 // the plan: apply executes it and never plans again.
 type Run struct {
 	Plan reconcile.Plan
+	// UnusedIgnores are the config's ignore: entries that matched no
+	// conflict in a zone the run read; each is also a plan warning.
+	UnusedIgnores []config.Ignore
 }
 
 // zoneInput is what one zone's plan is made from.
@@ -112,8 +115,30 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	// Until a new policy is published, what is served is the old one: the
 	// ids of domains whose policy a step publishes are gated at apply time.
 	run.Plan = reconcile.Withhold(run.Plan, e.gateHolds(ctx, run.Plan, nil, publishing(run.Plan)))
+	e.acknowledge(run)
 	run.Plan.Sort()
 	return run, nil
+}
+
+// acknowledge marks the conflicts the config's ignore: accepts, and warns
+// about every entry that no longer matches one.
+func (e *Engine) acknowledge(run *Run) {
+	acks := make([]reconcile.Ack, len(e.cfg.Ignore))
+	for i, ig := range e.cfg.Ignore {
+		acks[i] = reconcile.Ack{Name: ig.Name, Type: ig.Type, Reason: ig.Reason}
+	}
+	var unused []reconcile.Ack
+	run.Plan, unused = reconcile.Acknowledge(run.Plan, acks)
+	for _, u := range unused {
+		for _, ig := range e.cfg.Ignore {
+			if ig.Name == u.Name && ig.Type == u.Type {
+				run.UnusedIgnores = append(run.UnusedIgnores, ig)
+				run.Plan.Warnings = append(run.Plan.Warnings, fmt.Sprintf(
+					"%s:%d: ignore: %s matches no conflict any more: the records in the way are gone or changed type; remove the entry", e.cfg.Path, ig.Line, ig))
+				break
+			}
+		}
+	}
 }
 
 // wildcardProbe prefixes a name under each domain that no one creates.

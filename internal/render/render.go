@@ -18,9 +18,9 @@ type Style struct {
 	Color bool
 }
 
-var symbols = map[reconcile.Action]string{reconcile.Create: "+", reconcile.Update: "~", reconcile.Delete: "-", reconcile.Conflict: "!", reconcile.Withheld: "?"}
+var symbols = map[reconcile.Action]string{reconcile.Create: "+", reconcile.Update: "~", reconcile.Delete: "-", reconcile.Conflict: "!", reconcile.Withheld: "?", reconcile.Acknowledged: "="}
 
-var colors = map[reconcile.Action]string{reconcile.Create: "\x1b[32m", reconcile.Update: "\x1b[33m", reconcile.Delete: "\x1b[31m", reconcile.Conflict: "\x1b[35m", reconcile.Withheld: "\x1b[36m"}
+var colors = map[reconcile.Action]string{reconcile.Create: "\x1b[32m", reconcile.Update: "\x1b[33m", reconcile.Delete: "\x1b[31m", reconcile.Conflict: "\x1b[35m", reconcile.Withheld: "\x1b[36m", reconcile.Acknowledged: "\x1b[2m"}
 
 func (st Style) paint(a reconcile.Action, s string) string {
 	if !st.Color {
@@ -88,6 +88,9 @@ func Text(w io.Writer, p reconcile.Plan, st Style) error {
 	if sum.Withheld > 0 {
 		fmt.Fprintf(&b, " %d withheld.", sum.Withheld)
 	}
+	if sum.Acknowledged > 0 {
+		fmt.Fprintf(&b, " %d acknowledged.", sum.Acknowledged)
+	}
 	fmt.Fprintf(&b, " %s already in sync.", plural(sum.InSync, "domain"))
 	if sum.Errors > 0 {
 		fmt.Fprintf(&b, " %s could not be read.", plural(sum.Errors, "zone"))
@@ -120,7 +123,7 @@ func changeText(c reconcile.Change) string {
 		s = list(c.New, c.Type)
 	case reconcile.Update:
 		s = arrow(c.Old, c.New, c.Type)
-	case reconcile.Delete, reconcile.Conflict:
+	case reconcile.Delete, reconcile.Conflict, reconcile.Acknowledged:
 		s = list(c.Old, c.Type)
 	case reconcile.Withheld:
 		if len(c.New) > 0 {
