@@ -214,21 +214,48 @@ func buildRoute53(ctx context.Context, s map[string]string, _ Options) (Client, 
 
 var tsigAlgorithms = map[string]bool{"hmac-sha1": true, "hmac-sha224": true, "hmac-sha256": true, "hmac-sha384": true, "hmac-sha512": true}
 
-func buildRFC2136(_ context.Context, s map[string]string, _ Options) (Client, error) {
-	if _, _, err := net.SplitHostPort(s["server"]); err != nil {
-		return nil, fmt.Errorf("server %q: want host:port, e.g. 192.0.2.53:53", s["server"])
-	}
-	alg := strings.ToLower(strings.TrimSuffix(s["key_alg"], "."))
+// tsigAlgorithm is the algorithm key_alg names; "" is hmac-sha256.
+func tsigAlgorithm(name string) string {
+	alg := strings.ToLower(strings.TrimSuffix(name, "."))
 	if alg == "" {
-		alg = "hmac-sha256"
+		return "hmac-sha256"
 	}
-	if !tsigAlgorithms[alg] {
-		return nil, fmt.Errorf("key_alg %q: want one of hmac-sha256, hmac-sha512, hmac-sha384, hmac-sha224, hmac-sha1", s["key_alg"])
+	return alg
+}
+
+// The checks of rfc2136 settings: their errors never quote the value.
+
+func checkHostPort(v string) error {
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		return errors.New("is not host:port; write e.g. 192.0.2.53:53")
 	}
-	if _, err := base64.StdEncoding.DecodeString(s["key"]); err != nil {
-		return nil, errors.New("key is not valid base64: give the secret of the TSIG key as in named.conf or tsig-keygen output")
+	return nil
+}
+
+func checkTSIGAlgorithm(v string) error {
+	if !tsigAlgorithms[tsigAlgorithm(v)] {
+		return errors.New("is not a TSIG algorithm; use one of hmac-sha256, hmac-sha512, hmac-sha384, hmac-sha224, hmac-sha1")
 	}
-	return &rfc2136.Provider{Server: s["server"], KeyName: s["key_name"], KeyAlg: alg, Key: s["key"]}, nil
+	return nil
+}
+
+func checkBase64(v string) error {
+	if _, err := base64.StdEncoding.DecodeString(v); err != nil {
+		return errors.New("is not valid base64: give the secret of the TSIG key as in named.conf or tsig-keygen output")
+	}
+	return nil
+}
+
+func buildRFC2136(_ context.Context, s map[string]string, _ Options) (Client, error) {
+	for _, c := range []struct {
+		key   string
+		check func(string) error
+	}{{"server", checkHostPort}, {"key_alg", checkTSIGAlgorithm}, {"key", checkBase64}} {
+		if err := c.check(s[c.key]); err != nil {
+			return nil, fmt.Errorf("%s %w", c.key, err)
+		}
+	}
+	return &rfc2136.Provider{Server: s["server"], KeyName: s["key_name"], KeyAlg: tsigAlgorithm(s["key_alg"]), Key: s["key"]}, nil
 }
 
 // explainRFC2136: BIND answers NOTAUTH for a zone it is not primary for,

@@ -22,6 +22,10 @@ type Key struct {
 	Name     string
 	Secret   bool
 	Required bool
+	// Check, if set, says what is wrong with a value that is not empty,
+	// without quoting it (it may be a secret, or come from a variable);
+	// the config loader runs it before anything is sent.
+	Check func(value string) error
 }
 
 // Client is what every libdns provider we use implements.
@@ -94,8 +98,8 @@ var kinds = map[string]kind{
 		cost:     route53Cost,
 	},
 	"rfc2136": {
-		keys: []Key{{Name: "server", Required: true}, {Name: "key_name", Required: true}, {Name: "key_alg"},
-			{Name: "key", Secret: true, Required: true}},
+		keys: []Key{{Name: "server", Required: true, Check: checkHostPort}, {Name: "key_name", Required: true},
+			{Name: "key_alg", Check: checkTSIGAlgorithm}, {Name: "key", Secret: true, Required: true, Check: checkBase64}},
 		build:           buildRFC2136,
 		setRRset:        always,
 		presentationTXT: true,

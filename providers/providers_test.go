@@ -39,8 +39,8 @@ func TestBuildRefusesBadSettings(t *testing.T) {
 		{"rfc2136 without server", "rfc2136", map[string]string{"key_name": "k.", "key": goodKey}, "server is required"},
 		{"rfc2136 without key", "rfc2136", map[string]string{"server": "192.0.2.53:53", "key_name": "k."}, "key is required"},
 		{"rfc2136 without key name", "rfc2136", map[string]string{"server": "192.0.2.53:53", "key": goodKey}, "key_name is required"},
-		{"rfc2136 server without port", "rfc2136", map[string]string{"server": "ns1.example.com", "key_name": "k.", "key": goodKey}, "want host:port"},
-		{"rfc2136 bad algorithm", "rfc2136", map[string]string{"server": "192.0.2.53:53", "key_name": "k.", "key": goodKey, "key_alg": "hmac-md5"}, `key_alg "hmac-md5"`},
+		{"rfc2136 server without port", "rfc2136", map[string]string{"server": "ns1.example.com", "key_name": "k.", "key": goodKey}, "server is not host:port"},
+		{"rfc2136 bad algorithm", "rfc2136", map[string]string{"server": "192.0.2.53:53", "key_name": "k.", "key": goodKey, "key_alg": "hmac-md5"}, "key_alg is not a TSIG algorithm"},
 		{"rfc2136 key not base64", "rfc2136", map[string]string{"server": "192.0.2.53:53", "key_name": "k.", "key": "not base64!"}, "key is not valid base64"},
 		{"route53 half a key pair", "route53", map[string]string{"access_key_id": "AKIA"}, "go together"},
 		// The client itself would log.Fatalf, ending the test binary.

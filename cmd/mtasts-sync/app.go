@@ -108,7 +108,7 @@ const description = `mtasts-sync keeps, for every mail domain D, the DNS records
 
 The config is --config, else $MTASTS_SYNC_CONFIG, else ./mtasts-sync.yaml; the package installs an example as /etc/mtasts-sync/mtasts-sync.yaml, and the mtasts-sync.timer systemd unit runs apply every 15 minutes.
 
-Exit codes: 0 done; 1 error (or, for apply, a conflict left alone); 2 plan --detailed-exitcode with changes pending.`
+Exit codes: 0 done; 1 error (or, for apply, a conflict left alone); 2 plan --detailed-exitcode with changes pending; 64 a usage error (unknown command or flag, a bad flag value, arguments the command does not take).`
 
 // globalFlags are accepted before and after the command name, so both
 // `mtasts-sync --config f plan` and `mtasts-sync plan --config f` work:

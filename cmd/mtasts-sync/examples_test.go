@@ -32,7 +32,7 @@ var exampleEnv = map[string]string{
 
 const (
 	envSecretPrefix = "secret-from-env-"
-	fileSecret      = "secret-from-file"
+	fileSecret      = "c2VjcmV0LWZyb20tZmlsZQ==" // base64, as a TSIG key must be
 )
 
 // exampleOptions are the real loader options with an environment in which

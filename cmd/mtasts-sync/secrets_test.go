@@ -60,3 +60,45 @@ func TestShortAPIKeyLeavesErrorsWhole(t *testing.T) {
 		t.Errorf("an error without the key was scrubbed: %q", r.stderr)
 	}
 }
+
+// TestProviderSettingsCheckedByLoader: provider settings are checked when
+// the config loads; a value from a variable and a secret are named by their
+// key, never shown.
+func TestProviderSettingsCheckedByLoader(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "tsig.key")
+	if err := os.WriteFile(keyFile, []byte("S3CRET not base64!\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, settings string
+		want           string
+	}{
+		{"server from a variable", "    server: ${NS_SERVER}\n    key: c2VjcmV0\n",
+			`providers.ns.server: the expansion of "${NS_SERVER}" is not host:port; write e.g. 192.0.2.53:53`},
+		{"server in the file", "    server: ns.example.com\n    key: c2VjcmV0\n",
+			`providers.ns.server: "ns.example.com" is not host:port`},
+		{"algorithm", "    server: 127.0.0.1:53\n    key_alg: ${NS_ALG}\n    key: c2VjcmV0\n",
+			`providers.ns.key_alg: the expansion of "${NS_ALG}" is not a TSIG algorithm`},
+		{"key from a file", "    server: 127.0.0.1:53\n    key_file: " + keyFile + "\n",
+			`providers.ns.key: the secret is not valid base64`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("NS_SERVER", "S3CRET-host")
+			t.Setenv("NS_ALG", "S3CRET-alg")
+			cfg := filepath.Join(t.TempDir(), "mtasts-sync.yaml")
+			body := "policy:\n  mode: testing\n  max_age: 604800\npolicy_host: mail.example.com\ndomains: [example.com]\nprovider: ns\n" +
+				"providers:\n  ns:\n    type: rfc2136\n    key_name: mtasts.\n" + tc.settings
+			if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runCLI(t, nil, "plan", "--config", cfg)
+			if r.code != exitError || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, tc.want)
+			}
+			if strings.Contains(r.stderr, "S3CRET") {
+				t.Errorf("a value from a variable or a secret file is shown: %q", r.stderr)
+			}
+		})
+	}
+}

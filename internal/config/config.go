@@ -173,6 +173,10 @@ type Key struct {
 	Name     string
 	Secret   bool // may be given as <name>_file; never printed
 	Required bool
+	// Check, if set, says what is wrong with a value that is not empty,
+	// without quoting it; the message names the key and, unless the value
+	// is secret or came from a variable, shows the value.
+	Check func(value string) error
 }
 
 // Options supply what Parse needs from outside: the provider schema and,

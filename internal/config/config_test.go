@@ -36,9 +36,19 @@ func schema(typ string) ([]Key, bool) {
 		return []Key{{Name: "directory", Required: true}}, true
 	case "rfc2136":
 		return []Key{
-			{Name: "server", Required: true},
+			{Name: "server", Required: true, Check: func(v string) error {
+				if !strings.Contains(v, ":") {
+					return errors.New("is not host:port")
+				}
+				return nil
+			}},
 			{Name: "key_name", Required: true},
-			{Name: "key", Secret: true, Required: true},
+			{Name: "key", Secret: true, Required: true, Check: func(v string) error {
+				if strings.ContainsAny(v, ",. ") {
+					return errors.New("is not valid base64")
+				}
+				return nil
+			}},
 			{Name: "key_alg"},
 		}, true
 	}

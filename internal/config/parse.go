@@ -418,6 +418,27 @@ func (p *parser) provider(name string, f field) Provider {
 // setting reads one type-specific key, from the file form for secrets,
 // checking that a required key is there and not empty.
 func (p *parser) setting(byKey map[string]field, parent field, k Key) (string, bool) {
+	v, n, ok := p.settingValue(byKey, parent, k)
+	if !ok || v == "" || k.Check == nil {
+		return v, ok
+	}
+	if err := k.Check(v); err != nil {
+		path := join(parent.path, k.Name)
+		switch {
+		case k.Secret:
+			// Named by its key (and file), never shown.
+			p.errorf(n, path, "the secret %v", err)
+		default:
+			p.errorf(n, path, "%v %v", p.show(n), err)
+		}
+		return "", false
+	}
+	return v, true
+}
+
+// settingValue reads one setting and the node it came from (the path of
+// its file for <key>_file).
+func (p *parser) settingValue(byKey map[string]field, parent field, k Key) (string, *yaml.Node, bool) {
 	direct, hasDirect := byKey[k.Name]
 	file, hasFile := byKey[k.Name+"_file"]
 	hasFile = hasFile && k.Secret
@@ -425,9 +446,10 @@ func (p *parser) setting(byKey map[string]field, parent field, k Key) (string, b
 	switch {
 	case hasDirect && hasFile:
 		p.errorf(file.key, parent.path, "give %s or %s_file, not both", k.Name, k.Name)
-		return "", false
+		return "", nil, false
 	case hasFile:
-		return p.secretFile(file, path)
+		v, ok := p.secretFile(file, path)
+		return v, file.val, ok
 	case !hasDirect || isNull(direct.val):
 		if k.Required {
 			alt := ""
@@ -436,17 +458,17 @@ func (p *parser) setting(byKey map[string]field, parent field, k Key) (string, b
 			}
 			p.errorf(parent.key, parent.path, "missing required key %s%s; add it", k.Name, alt)
 		}
-		return "", false
+		return "", nil, false
 	}
 	v, ok := p.str(direct)
 	if !ok {
-		return "", false
+		return "", nil, false
 	}
 	if v == "" && k.Required {
 		p.errorf(direct.val, "", "%s; give it a value", p.emptyMsg(direct.val, path))
-		return "", false
+		return "", nil, false
 	}
-	return v, true
+	return v, direct.val, true
 }
 
 func (p *parser) emptyMsg(n *yaml.Node, path string) string {

@@ -63,7 +63,7 @@ func ConfigOptions() config.Options {
 		pk, ok := providers.Keys(typ)
 		out := make([]config.Key, len(pk))
 		for i, k := range pk {
-			out[i] = config.Key{Name: k.Name, Secret: k.Secret, Required: k.Required}
+			out[i] = config.Key{Name: k.Name, Secret: k.Secret, Required: k.Required, Check: k.Check}
 		}
 		return out, ok
 	}
