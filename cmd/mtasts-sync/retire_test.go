@@ -288,6 +288,7 @@ func TestRetireTooLate(t *testing.T) {
 	lifeConfig(t, cfg, b.provider, true)
 	late := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	r := runLife(t, late, d, "apply", "--config", cfg, "--ca-file", caFile)
+	t.Logf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	if r.code != exitError || !strings.Contains(r.stdout, "set retire: example.org: 2026-11-23 (today)") {
 		t.Errorf("apply three days late: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

@@ -58,3 +58,34 @@ func TestOrphans(t *testing.T) {
 		t.Errorf("every domain known: got orphans %+v", got)
 	}
 }
+
+func TestRecordsAndLiveOf(t *testing.T) {
+	shape := Shape{PolicyHost: "mail.example.com.", Managed: map[string]bool{"example.com": true, "example.org": true}}
+	live := []reconcile.Record{
+		rec("_mta-sts.example.org.", "TXT", "v=STSv1; id=noneid"),
+		rec("_mta-sts.example.org.", "TXT", "google-site-verification=x"),
+		rec("_smtp._tls.example.org.", "CNAME", "_smtp._tls.example.com."),
+		rec("mta-sts.example.org.", "CNAME", "mail.example.com."),
+		rec("mta-sts.sub.example.org.", "CNAME", "mail.example.com."),
+		rec("www.example.org.", "A", "192.0.2.1"),
+	}
+	got := shape.Records("example.org", live)
+	want := []reconcile.Record{
+		rec("mta-sts.example.org.", "CNAME", "mail.example.com."),
+		rec("_smtp._tls.example.org.", "CNAME", "_smtp._tls.example.com."),
+		rec("_mta-sts.example.org.", "TXT", "v=STSv1; id=noneid"),
+	}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(reconcile.Record{}, "Raw")); diff != "" {
+		t.Errorf("Records (-want +got):\n%s", diff)
+	}
+	if l := LiveOf("example.org", got); !l.Any || l.STSPointer || len(l.STSIDs) != 1 || l.STSIDs[0] != "noneid" {
+		t.Errorf("LiveOf = %+v", l)
+	}
+	pointer := []reconcile.Record{rec("_mta-sts.example.org.", "CNAME", "_mta-sts.example.com.")}
+	if l := LiveOf("example.org", shape.Records("example.org", pointer)); !l.STSPointer || len(l.STSIDs) != 0 {
+		t.Errorf("LiveOf(delegated) = %+v", l)
+	}
+	if l := LiveOf("example.net", shape.Records("example.net", live)); l.Any {
+		t.Errorf("LiveOf(a domain without records) = %+v", l)
+	}
+}

@@ -93,7 +93,7 @@ func Text(w io.Writer, p reconcile.Plan, st Style) error {
 	}
 	fmt.Fprintf(&b, " %s already in sync.", plural(sum.InSync, "domain"))
 	if sum.Errors > 0 {
-		fmt.Fprintf(&b, " %s could not be read.", plural(sum.Errors, "zone"))
+		fmt.Fprintf(&b, " %s (see above).", plural(sum.Errors, "error"))
 	}
 	b.WriteString("\n")
 	_, err := io.WriteString(w, colorLines(b.String(), st))
