@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/miekg/dns"
 
+	"github.com/mtasts-sync/mtasts-sync/internal/check"
+	"github.com/mtasts-sync/mtasts-sync/internal/check/checktest"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 	"github.com/mtasts-sync/mtasts-sync/internal/testbind"
 )
@@ -392,5 +395,34 @@ func TestRetireDelegated(t *testing.T) {
 	}
 	if got := strings.Join(ourLines(b.dump(t, "example.com"), "example.com"), "\n"); !strings.Contains(got, "v=STSv1; id="+enforceWeek.ID()) {
 		t.Errorf("the primary's records changed:\n%s", got)
+	}
+}
+
+// TestCheckLeavesRetiringDomainsOut: check without arguments checks the
+// managed domains only; a domain in retire: is checked when named.
+func TestCheckLeavesRetiringDomainsOut(t *testing.T) {
+	dir := t.TempDir()
+	b := zonefileBackend(t, dir)
+	cfg := filepath.Join(dir, "mtasts-sync.yaml")
+	lifeConfig(t, cfg, b.provider, true)
+	dnsSrv := checktest.StartDNS(t, checktest.DNSConfig{Records: []string{"example.com. 300 IN MX 10 mail.example.com."}})
+	domains := func(args ...string) []string {
+		t.Helper()
+		r := runLife(t, retireDay, checktest.Dialer{}, append([]string{"check", "--config", cfg, "--resolver", dnsSrv.Addr, "--output", "json"}, args...)...)
+		var reports []check.Report
+		if err := json.Unmarshal([]byte(r.stdout), &reports); err != nil {
+			t.Fatalf("check: %v\n%s%s", err, r.stdout, r.stderr)
+		}
+		var out []string
+		for _, rep := range reports {
+			out = append(out, rep.Domain)
+		}
+		return out
+	}
+	if got := domains(); !cmp.Equal(got, []string{"example.com"}) {
+		t.Errorf("check without arguments checked %q, want only example.com", got)
+	}
+	if got := domains("example.org"); !cmp.Equal(got, []string{"example.org"}) {
+		t.Errorf("check example.org checked %q", got)
 	}
 }
