@@ -81,7 +81,7 @@ func Text(w io.Writer, p reconcile.Plan, st Style) error {
 		fmt.Fprintf(&b, "skipped %s: %s\n", s.Domain, s.Reason)
 	}
 	if len(confirmed) > 0 {
-		fmt.Fprintf(&b, "Confirmed in sync by DNS, no API call: %s.\n", strings.Join(confirmed, ", "))
+		fmt.Fprintf(&b, "Confirmed in sync by DNS, no API call: %s (not searched for orphans: --no-dns-shortcut reads them).\n", strings.Join(confirmed, ", "))
 	}
 	sum := p.Summary()
 	fmt.Fprintf(&b, "Plan: %d to add, %d to change, %d to delete, %s.", sum.Create, sum.Update, sum.Delete, plural(sum.Conflict, "conflict"))
