@@ -53,19 +53,32 @@ func commands(t *testing.T) []*cli.Command {
 }
 
 // requiredArgs gives the arguments of commands that cannot run without
-// some; every such command needs an entry.
+// some; every such command needs an entry, unless its arguments are files
+// (…FILE), which argsFor makes up (empty files).
 var requiredArgs = map[string][]string{"completion": {"bash"}}
 
 func argsFor(t *testing.T, cmd *cli.Command) []string {
 	t.Helper()
-	if argsRule(cmd).min == 0 {
+	rule := argsRule(cmd)
+	if rule.min == 0 {
 		return nil
 	}
-	a, ok := requiredArgs[cmd.Name]
-	if !ok {
-		t.Fatalf("command %s needs arguments (%s): add an entry to requiredArgs", cmd.Name, cmd.ArgsUsage)
+	if a, ok := requiredArgs[cmd.Name]; ok {
+		return a
 	}
-	return a
+	var out []string
+	for i := 0; i < rule.min; i++ {
+		name := rule.names[min(i, len(rule.names)-1)]
+		if !strings.HasSuffix(name, "FILE") {
+			t.Fatalf("command %s needs arguments (%s): add an entry to requiredArgs", cmd.Name, cmd.ArgsUsage)
+		}
+		f := filepath.Join(t.TempDir(), strings.ToLower(name))
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // sampleValue is a valid value for a global flag of each kind.
