@@ -130,6 +130,9 @@ func withGlobal(cmds []*cli.Command) []*cli.Command {
 	for _, c := range cmds {
 		c.Flags = append(c.Flags, globalFlags()...)
 		c.OnUsageError = onUsageError
+		if _, ok := indexFlags(c.Flags)["output"]; ok && c.Before == nil {
+			c.Before = checkOutput
+		}
 	}
 	return cmds
 }
@@ -319,12 +322,14 @@ func cmdApply(c *cli.Context, e env) error {
 	return nil
 }
 
+// checkOutput refuses an --output format we cannot write: a usage error,
+// found before anything is read or sent.
 func checkOutput(c *cli.Context) error {
 	switch c.String("output") {
 	case "text", "json", "":
 		return nil
 	}
-	return fail(fmt.Errorf("--output %q: want text or json", c.String("output")), exitError)
+	return usageError{msg: fmt.Sprintf("--output %q: want text or json", c.String("output")), help: c.App.Name + " " + c.Command.Name}
 }
 
 // writeApply prints the plan that was applied and what came of it.

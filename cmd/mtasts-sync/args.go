@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -430,8 +431,40 @@ func onUsageError(c *cli.Context, err error, isSub bool) error {
 	if isSub && c.Command != nil && c.Command.Name != "" {
 		help += " " + c.Command.Name
 	}
-	msg := strings.Replace(err.Error(), "for flag -", "for --", 1)
-	return usageError{msg: msg, help: help}
+	return usageError{msg: explainValueError(c, err), help: help}
+}
+
+// explainValueError rewrites the flag package's "invalid value "5" for flag
+// -lock-wait: parse error" into what the flag wants.
+func explainValueError(c *cli.Context, err error) string {
+	msg := err.Error()
+	var value, name string
+	if _, scanErr := fmt.Sscanf(msg, "invalid value %q for flag -%s", &value, &name); scanErr != nil {
+		return strings.Replace(msg, "for flag -", "for --", 1)
+	}
+	name = strings.TrimSuffix(name, ":")
+	var flags []cli.Flag
+	if c.Command != nil {
+		flags = c.Command.Flags
+	}
+	want := "a valid value"
+	for _, f := range append(flags, c.App.Flags...) {
+		if !slices.Contains(f.Names(), name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag:
+			want = "a whole number, e.g. 4"
+		case *cli.DurationFlag:
+			want = "a duration with its unit, e.g. 30s, 5m or 1h"
+		case *cli.Float64Flag:
+			want = "a number, e.g. 2.5"
+		case *cli.BoolFlag:
+			want = "true or false (or the flag alone)"
+		}
+		break
+	}
+	return fmt.Sprintf("%s %q: want %s", dashed(name), value, want)
 }
 
 // nearest returns the candidate closest to word by edit distance, when it
@@ -444,7 +477,11 @@ func nearest(word string, candidates []string) (string, bool) {
 			best, bestD = c, d
 		}
 	}
-	limit := max(1, min(3, len([]rune(word))/2))
+	n := len([]rune(word))
+	if n < 3 {
+		return "", false // any one or two letters are near something
+	}
+	limit := min(3, n/2)
 	return best, bestD >= 0 && bestD <= limit
 }
 

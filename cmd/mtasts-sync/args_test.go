@@ -389,7 +389,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"domains", "--detailed-exitcode"}, `mtasts-sync: domains has no flag --detailed-exitcode (only plan has) (see mtasts-sync domains --help)`},
 		{[]string{"--domain", "example.org", "apply"}, `mtasts-sync: --domain goes after the command, e.g. mtasts-sync plan --domain …: it is a flag of plan, apply, domains, not a global one (see mtasts-sync --help)`},
 		{[]string{"plan", "--config"}, `mtasts-sync: --config needs a value (see mtasts-sync plan --help)`},
-		{[]string{"--concurrency", "many", "plan"}, `mtasts-sync: invalid value "many" for --concurrency: parse error (see mtasts-sync plan --help)`},
+		{[]string{"--concurrency", "many", "plan"}, `mtasts-sync: --concurrency "many": want a whole number, e.g. 4 (see mtasts-sync plan --help)`},
+		{[]string{"apply", "--lock-wait", "5"}, `mtasts-sync: --lock-wait "5": want a duration with its unit, e.g. 30s, 5m or 1h (see mtasts-sync apply --help)`},
+		{[]string{"domains", "-o", "yaml"}, `mtasts-sync: --output "yaml": want text or json (see mtasts-sync domains --help)`},
+		{[]string{"-x", "plan"}, `mtasts-sync: unknown flag -x (see mtasts-sync --help)`},
 		{[]string{"-c", "x.yaml"}, `mtasts-sync: no command given; name one of plan, apply, policy, domains, check, version, validate, completion, man (see mtasts-sync --help)`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

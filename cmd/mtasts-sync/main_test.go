@@ -333,9 +333,9 @@ func TestApplyRunsDoNotOverlap(t *testing.T) {
 
 func TestOutputFlagChecked(t *testing.T) {
 	cfg := quickstart(t)
-	for _, cmd := range []string{"plan", "apply", "domains"} {
+	for _, cmd := range []string{"plan", "apply", "domains", "check", "validate", "version"} {
 		r := runCLI(t, nil, cmd, "--config", cfg, "--output", "yaml")
-		if r.code != exitError || !strings.Contains(r.stderr, `--output "yaml"`) {
+		if r.code != exitUsage || !strings.Contains(r.stderr, `--output "yaml": want text or json`) || r.stdout != "" {
 			t.Errorf("%s --output yaml: exit %d %q", cmd, r.code, r.stderr)
 		}
 	}
