@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"sort"
 	"sync"
@@ -79,6 +80,9 @@ type meter struct {
 	changes *rate.Limiter // record changes, on top of limiter; nil: no separate limit
 	slots   chan struct{}
 
+	// log hears each request at debug level; never nil once built.
+	log *slog.Logger
+
 	mu         sync.Mutex
 	pauseUntil time.Time
 	throttle   *throttle // nil: unlimited
@@ -101,6 +105,9 @@ type Stats struct {
 	// DailyBudget is the service's daily request cap for the account
 	// (deSEC: 2,000), 0 when it has none; the run used Total() of it.
 	DailyBudget int `json:"daily_budget,omitempty"`
+	// Waiting counts the requests waiting for the rate limit or a
+	// Retry-After pause right now, for a progress display.
+	Waiting int `json:"-"`
 }
 
 // BudgetUsed is the share of the daily budget the requests so far used,
@@ -131,8 +138,11 @@ func (s Stats) Kinds() []string {
 	return out
 }
 
-func newMeter(l Limits) *meter {
-	m := &meter{limits: l, slots: make(chan struct{}, l.Concurrency), stats: Stats{Requests: map[string]int{}, DailyBudget: l.DailyBudget}}
+func newMeter(l Limits, log *slog.Logger) *meter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &meter{log: log, limits: l, slots: make(chan struct{}, l.Concurrency), stats: Stats{Requests: map[string]int{}, DailyBudget: l.DailyBudget}}
 	if l.Rate > 0 {
 		m.limiter = rate.NewLimiter(rate.Limit(l.Rate), l.Burst)
 		m.throttle = newThrottle(l.Rate)
@@ -162,13 +172,15 @@ func (m *meter) waitChange(ctx context.Context) error {
 func (m *meter) wait(ctx context.Context, n int) error {
 	start := time.Now()
 	defer func() {
+		m.mu.Lock()
+		m.stats.Waiting--
 		if d := time.Since(start); d > time.Millisecond {
-			m.mu.Lock()
 			m.stats.Waited += d
-			m.mu.Unlock()
 		}
+		m.mu.Unlock()
 	}()
 	m.mu.Lock()
+	m.stats.Waiting++
 	pause := m.pauseUntil.Sub(start)
 	m.recover(start)
 	m.mu.Unlock()
@@ -263,7 +275,20 @@ func (t *meteredTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, err
 	}
 	t.m.count(requestKind(req), 1)
-	return t.base.RoundTrip(req)
+	start := time.Now()
+	resp, err := t.base.RoundTrip(req)
+	if t.m.log.Enabled(req.Context(), slog.LevelDebug) {
+		// Method, host and path only: the query and headers may carry
+		// what is not for a log.
+		attrs := []any{"method", req.Method, "host", req.URL.Host, "path", req.URL.Path, "took", time.Since(start).Round(time.Millisecond)}
+		if err != nil {
+			attrs = append(attrs, "error", err)
+		} else {
+			attrs = append(attrs, "status", resp.StatusCode)
+		}
+		t.m.log.Debug("http request", attrs...)
+	}
+	return resp, err
 }
 
 func requestKind(req *http.Request) string {

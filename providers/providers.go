@@ -8,6 +8,7 @@ package providers
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -155,6 +156,9 @@ type Options struct {
 	// Limits override the type's default request budget where set.
 	Limits Limits
 
+	// Log hears each call and request at debug level; nil: nobody.
+	Log *slog.Logger
+
 	meter *meter
 }
 
@@ -193,7 +197,7 @@ func Build(ctx context.Context, name, typ string, settings map[string]string, op
 			p, err = nil, fmt.Errorf("provider %s (%s): building the client panicked: %v", name, typ, r)
 		}
 	}()
-	opts.meter = newMeter(opts.Limits.merged(typ))
+	opts.meter = newMeter(opts.Limits.merged(typ), providerLog(opts.Log, name, typ))
 	c, err := k.build(ctx, settings, opts)
 	if err != nil {
 		return nil, fmt.Errorf("provider %s (%s): %w", name, typ, err)
@@ -215,7 +219,7 @@ func New(name, typ string, c Client, opts Options) (*Provider, error) {
 	if !ok {
 		return nil, fmt.Errorf("provider %s: unknown type %q", name, typ)
 	}
-	return &Provider{Name: name, Type: typ, client: c, kind: k, timeout: callTimeout(opts), meter: newMeter(opts.Limits.merged(typ))}, nil
+	return &Provider{Name: name, Type: typ, client: c, kind: k, timeout: callTimeout(opts), meter: newMeter(opts.Limits.merged(typ), providerLog(opts.Log, name, typ))}, nil
 }
 
 // Remote reports whether the provider is a rate-limited API that the DNS
@@ -268,9 +272,25 @@ func (p *Provider) ListZones(ctx context.Context) (zones []string, ok bool, err 
 	return zones, true, nil
 }
 
+func providerLog(log *slog.Logger, name, typ string) *slog.Logger {
+	if log == nil {
+		return nil
+	}
+	return log.With("provider", name, "type", typ)
+}
+
 // guard runs one client call under the call timeout, turning a panic into
 // an error and the client's error into one that names the provider and zone.
+// Each call is logged at debug level.
 func (p *Provider) guard(ctx context.Context, c call, op, zone string, f func(context.Context) error) (err error) {
+	start := time.Now()
+	defer func() {
+		attrs := []any{"op", op, "zone", zone, "took", time.Since(start).Round(time.Millisecond)}
+		if err != nil {
+			attrs = append(attrs, "error", err)
+		}
+		p.meter.log.Debug("provider call", attrs...)
+	}()
 	if !p.kind.metered && p.kind.cost != nil {
 		n := p.kind.cost(c)
 		if c.op == "read" {

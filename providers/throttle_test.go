@@ -15,7 +15,7 @@ func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 // TestThrottleBurstIsOneEvent: twelve 429s from one burst of requests cut
 // the rate once, not twelve times (300 × 0.8¹² ≈ 21 req/s before).
 func TestThrottleBurstIsOneEvent(t *testing.T) {
-	m := newMeter(Limits{Rate: 300, Burst: 30, Concurrency: 16})
+	m := newMeter(Limits{Rate: 300, Burst: 30, Concurrency: 16}, nil)
 	for i := range 12 {
 		m.throttledAt(t0.Add(ms(i)), t0.Add(-ms(50)), time.Second)
 	}
@@ -142,7 +142,7 @@ func TestThrottleAgainstTokenBucket(t *testing.T) {
 	for _, tc := range tests {
 		t.Run("", func(t *testing.T) {
 			service := rate.NewLimiter(rate.Limit(tc.service), int(tc.service/5))
-			m := newMeter(Limits{Rate: tc.config, Burst: int(tc.config / 10), Concurrency: concurrency})
+			m := newMeter(Limits{Rate: tc.config, Burst: int(tc.config / 10), Concurrency: concurrency}, nil)
 			var inFlight []time.Time // when each request in flight was sent
 			accepted := 0
 			for now := t0; now.Before(t0.Add(run)); now = now.Add(time.Millisecond) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -115,14 +114,13 @@ Exit codes: 0 done; 1 error (or, for apply, a conflict left alone); 2 plan --det
 // normalizeArgs moves them behind the command, where every command defines
 // them. None reads the environment through urfave/cli (see configPath).
 func globalFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "config `FILE` (default: $" + configEnv + ", else " + defaultConfig + ")"},
 		&cli.BoolFlag{Name: "no-color", Usage: "never colour the output (also: NO_COLOR)"},
 		&cli.StringFlag{Name: "resolver", Usage: "DNS server `HOST:PORT` to ask (default: the system's)"},
 		&cli.IntFlag{Name: "concurrency", Usage: "zones of one provider account read or written at once", DefaultText: "per provider type"},
-		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log progress to stderr"},
 		&cli.StringFlag{Name: "ca-file", Usage: "also trust the CA certificates in `FILE` (PEM) when fetching policies"},
-	}
+	}, logFlags()...)
 }
 
 // withGlobal adds the global flags to every command.
@@ -197,19 +195,21 @@ func newEngine(c *cli.Context, e env, cfg *config.Config) (*engine.Engine, error
 		}
 		only = append(only, n)
 	}
-	level := slog.LevelWarn
-	if c.Bool("verbose") {
-		level = slog.LevelInfo
+	var eng *engine.Engine
+	sink, err := newLogSink(c, e, apiCounters(&eng))
+	if err != nil {
+		return nil, fail(err, exitError)
 	}
 	pool, err := rootCAs(c.String("ca-file"))
 	if err != nil {
 		return nil, fail(err, exitError)
 	}
-	eng, err := engine.New(c.Context, cfg, engine.Options{
+	eng, err = engine.New(c.Context, cfg, engine.Options{
 		Only:          only,
 		Resolver:      c.String("resolver"),
 		Concurrency:   c.Int("concurrency"),
-		Log:           slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+		Log:           sink.log,
+		Progress:      sink.progress(),
 		NoPublishGate: c.Bool("no-publish-gate"),
 		DNSShortcut:   dnsShortcut(c),
 		Dialer:        e.dialer,

@@ -55,17 +55,19 @@ func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 		}
 	}
 	results := make([]reconcile.Result, len(todo))
+	st := e.startStage(StageWrite, "zone applied", len(todo))
 	e.perZone(len(todo), func(i int) {
 		zp := todo[i]
 		p := e.providers[zp.Provider]
 		release, err := p.Acquire(ctx)
 		if err != nil {
 			results[i] = reconcile.Result{Zone: zp.Zone, Provider: zp.Provider, Err: fmt.Errorf("zone %s (provider %s): not started: %w", zp.Zone, zp.Provider, err)}
+			st.zoneDone(zp.Zone, zp.Provider, err)
 			return
 		}
 		defer release()
 		results[i] = reconcile.Apply(ctx, zp, p.Zone(zp.Zone))
-		e.opts.Log.Info("zone applied", "zone", zp.Zone, "provider", zp.Provider, "changes", len(results[i].Applied), "error", results[i].Err)
+		st.zoneDone(zp.Zone, zp.Provider, results[i].Err, "changes", len(results[i].Applied))
 	})
 	for _, r := range results {
 		if r.Err != nil {

@@ -54,6 +54,9 @@ type Options struct {
 	// Now is the clock of retirements and policy-change warnings; nil is
 	// time.Now. Tests set it instead of sleeping.
 	Now func() time.Time
+	// Progress hears each stage of zones and each zone done, for a
+	// progress display; nil: nobody.
+	Progress Progress
 }
 
 // ConfigOptions are what the config loader needs to check provider
@@ -107,6 +110,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 		pc := cfg.Providers[name]
 		po := opts.Providers
 		po.BaseDir = cfg.Dir
+		if po.Log == nil {
+			po.Log = opts.Log
+		}
 		po.Limits = providers.Limits{Rate: pc.RateLimit, Burst: pc.Burst, Concurrency: pc.Concurrency, ChangeRate: pc.ChangeRate}
 		if po.Limits.Concurrency == 0 {
 			po.Limits.Concurrency = zoneConcurrency

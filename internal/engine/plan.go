@@ -78,6 +78,7 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	lives := make([]zoneLife, len(keys))
 	known := e.known(inv)
 	still := map[string]bool{}
+	st := e.startStage(StageRead, "zone read", len(keys))
 	e.perZone(len(keys), func(i int) {
 		zi := groups[keys[i]]
 		// Retiring domains are planned from the live records: DNS answers
@@ -86,6 +87,7 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 		if len(zi.retiring) == 0 && len(zi.domains) > 0 {
 			if zp, ok := e.confirmByDNS(ctx, spec, zi); ok {
 				plans[i] = zp
+				st.zoneDone(zi.zone, zi.provider, nil, "via", "dns", "changes", 0)
 				return
 			}
 		}
@@ -95,10 +97,12 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 			for _, d := range zi.domains {
 				plans[i].Domains = append(plans[i].Domains, d.Name)
 			}
+			st.zoneDone(zi.zone, zi.provider, err, "via", "provider")
 			return
 		}
 		plans[i] = reconcile.PlanZone(spec, zi.zone, zi.provider, zi.domains, live)
 		lives[i] = e.planLife(spec, inv.PolicyHost, zi, live, &plans[i], known)
+		st.zoneDone(zi.zone, zi.provider, nil, "via", "provider", "changes", len(plans[i].Changes))
 	})
 	for i := range plans {
 		if len(plans[i].Domains) > 0 || len(plans[i].Changes) > 0 || plans[i].Err != nil {
