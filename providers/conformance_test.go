@@ -46,6 +46,7 @@ func TestConformance(t *testing.T) {
 		{"conflict", scenarioConflict},
 		{"api-failures", scenarioFailures},
 		{"legacy-forms", scenarioLegacy},
+		{"zone-cut", scenarioZoneCut},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -449,6 +450,47 @@ func scenarioConflict(t *testing.T, pc providerCase) {
 		`_mta-sts.example.org. 3600 IN TXT "v=STSv1; id=` + id + `"`,
 	})
 	sameZone(t, zoneOrg, after[zoneOrg], union(before[zoneOrg], minus(ours(t, zoneOrg, id), blocked)))
+}
+
+// Scenario: a mail domain below a delegation (NS) or a DNAME in its zone is
+// an error of its own and nothing is written for it, since no sender would
+// see it there; the zone's other domains are applied. DNAME only where the
+// service has it (Cloudflare, Hetzner and Route53 do not).
+func scenarioZoneCut(t *testing.T, pc providerCase) {
+	seeds := baseForeign()
+	seeds[0].records = append(seeds[0].records, "sub.example.com. 3600 IN NS ns.elsewhere.test.")
+	want := map[string]string{"sub.example.com": "domain sub.example.com is delegated to ns.elsewhere.test.: its records belong in that zone, not in zone example.com"}
+	switch pc.typ {
+	case "zonefile", "rfc2136", "desec":
+		seeds[0].records = append(seeds[0].records, "dn.example.com. 3600 IN DNAME other.test.")
+		want["dn.example.com"] = "domain dn.example.com: the DNAME at dn.example.com. (to other.test.) answers for every name below it"
+	}
+	tg := pc.setup(t, seeds)
+	var cut []string
+	for d := range want {
+		cut = append(cut, d)
+	}
+	sort.Strings(cut)
+	text := strings.Replace(tg.config(maxAge), "domains: [example.com, eu.example.com, example.org]",
+		"domains: [example.com, eu.example.com, example.org, "+strings.Join(cut, ", ")+"]", 1)
+	id := policyID(t, text)
+	before := dumps(t, tg)
+	run, rep := planApply(t, tg, text)
+	for _, d := range cut {
+		found := false
+		for _, zp := range run.Plan.Zones {
+			found = found || (zp.Err != nil && slices.Equal(zp.Domains, []string{d}) && strings.Contains(zp.Err.Error(), want[d]))
+		}
+		if !found {
+			t.Errorf("the plan has no error of %s alone saying %q:\n%s", d, want[d], planText(run.Plan))
+		}
+		if rep.Err == nil || !strings.Contains(rep.Err.Error(), want[d]) {
+			t.Errorf("apply error %v does not report %s", rep.Err, d)
+		}
+	}
+	after := dumps(t, tg)
+	sameZone(t, zoneCom, after[zoneCom], union(before[zoneCom], ours(t, zoneCom, id)))
+	sameZone(t, zoneOrg, after[zoneOrg], union(before[zoneOrg], ours(t, zoneOrg, id)))
 }
 
 // fault is one way an API fails.

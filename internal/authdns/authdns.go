@@ -112,7 +112,7 @@ func (c *Client) Records(ctx context.Context, zone string, queries []reconcile.Q
 			name := o.name
 			for _, qtype := range o.types {
 				jobs = append(jobs, func(ctx context.Context) error {
-					recs, err := c.authoritative(ctx, server, name, qtype)
+					recs, err := c.authoritative(ctx, server, zone, name, qtype)
 					if err != nil {
 						return fmt.Errorf("zone %s: %w", zone, err)
 					}

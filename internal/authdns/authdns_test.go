@@ -757,3 +757,47 @@ func TestOwnRecordsFollowTheKinds(t *testing.T) {
 		t.Errorf("unknown type: err = %v", err)
 	}
 }
+
+// TestRecordsBINDZoneCuts: names below a delegation, a DNAME or a child
+// zone the same server serves are never read as the parent zone's: each
+// is doubt, so the DNS shortcut falls back to the provider, whose zone
+// read reports the cut.
+func TestRecordsBINDZoneCuts(t *testing.T) {
+	const zone = "example.test."
+	s := testbind.Start(t,
+		testbind.Zone{Name: zone, Records: []string{
+			"sub.example.test. 300 IN NS ns.elsewhere.test.",
+			"dn.example.test. 300 IN DNAME example.test.",
+			"child.example.test. 300 IN NS ns1.example.test.",
+			"ns1.example.test. 300 IN A 127.0.0.1",
+			`_mta-sts.example.test. 300 IN TXT "v=STSv1; id=1"`,
+			`_smtp._tls.example.test. 300 IN TXT "v=TLSRPTv1; rua=mailto:tls@example.test"`,
+		}},
+		testbind.Zone{Name: "child.example.test.", Records: []string{
+			`_mta-sts.child.example.test. 300 IN TXT "v=STSv1; id=1"`,
+		}},
+	)
+	tests := []struct {
+		name    string
+		names   []string
+		wantErr string
+	}{
+		{"names of the zone itself", []string{"_mta-sts.example.test.", "_smtp._tls.example.test.", "mta-sts.example.test."}, ""},
+		{"below a delegation: a referral", []string{"_mta-sts.sub.example.test."}, "lacks the AA bit"},
+		// dn.example.test. DNAME example.test. makes _mta-sts.dn.example.test.
+		// a CNAME to _mta-sts.example.test.: the delegated layout's very form.
+		{"below a DNAME", []string{"_mta-sts.dn.example.test."}, "synthesised from the DNAME at dn.example.test. (to example.test.)"},
+		{"in a child zone on the same server", []string{"_mta-sts.child.example.test.", "mtasts-sync-wildcard-probe.child.example.test."}, "answer from zone child.example.test., not example.test."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(Options{Resolver: s.Addr}).Records(t.Context(), zone, txtAndCNAME(tt.names...))
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Records() error = %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("Records() error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -17,8 +17,8 @@ import (
 
 // authoritative asks server for the records of type qtype at name and
 // returns the records of that type and the CNAME owned by name, or an
-// error when the answer is not the zone's own word on it.
-func (c *Client) authoritative(ctx context.Context, server, name string, qtype uint16) ([]reconcile.Record, error) {
+// error when the answer is not zone's own word on it.
+func (c *Client) authoritative(ctx context.Context, server, zone, name string, qtype uint16) ([]reconcile.Record, error) {
 	resp, err := c.query(ctx, server, name, qtype, false)
 	if err != nil {
 		return nil, err
@@ -26,7 +26,29 @@ func (c *Client) authoritative(ctx context.Context, server, name string, qtype u
 	if err := checkAuthoritative(resp); err != nil {
 		return nil, fmt.Errorf("server %s, %s %s: %w", server, dns.TypeToString[qtype], name, err)
 	}
+	if err := checkFromZone(zone, resp); err != nil {
+		return nil, fmt.Errorf("server %s, %s %s: %w", server, dns.TypeToString[qtype], name, err)
+	}
 	return ownRecords(name, qtype, resp.Answer), nil
+}
+
+// checkFromZone makes sure an authoritative answer came from zone's own
+// data: not synthesised from a DNAME (the name lies under it, and records
+// written for it in zone are never seen), and not from another zone the
+// server also serves below a zone cut (the SOA of a negative answer names
+// the zone that gave it). A referral has no AA bit and is caught before.
+func checkFromZone(zone string, resp *dns.Msg) error {
+	for _, rr := range resp.Answer {
+		if d, ok := rr.(*dns.DNAME); ok {
+			return fmt.Errorf("answer synthesised from the DNAME at %s (to %s): the name lies under it", canonical(d.Hdr.Name), canonical(d.Target))
+		}
+	}
+	for _, rr := range resp.Ns {
+		if soa, ok := rr.(*dns.SOA); ok && canonical(soa.Hdr.Name) != zone {
+			return fmt.Errorf("answer from zone %s, not %s: a zone cut lies between them", canonical(soa.Hdr.Name), zone)
+		}
+	}
+	return nil
 }
 
 // checkAuthoritative accepts a NOERROR or NXDOMAIN answer that carries the

@@ -76,6 +76,7 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+" "+keys[i][1] < keys[j][0]+" "+keys[j][1] })
 	plans := make([]reconcile.ZonePlan, len(keys))
 	lives := make([]zoneLife, len(keys))
+	cuts := make([][]reconcile.ZonePlan, len(keys))
 	known := e.known(inv)
 	still := map[string]bool{}
 	st := e.startStage(StageRead, "zone read", len(keys))
@@ -100,7 +101,9 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 			st.zoneDone(zi.zone, zi.provider, err, "via", "provider")
 			return
 		}
-		plans[i] = reconcile.PlanZone(spec, zi.zone, zi.provider, zi.domains, live)
+		var clear []reconcile.Domain
+		clear, cuts[i] = belowCuts(spec, zi, live)
+		plans[i] = reconcile.PlanZone(spec, zi.zone, zi.provider, clear, live)
 		lives[i] = e.planLife(spec, inv.PolicyHost, zi, live, &plans[i], known)
 		st.zoneDone(zi.zone, zi.provider, nil, "via", "provider", "changes", len(plans[i].Changes))
 	})
@@ -108,6 +111,7 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 		if len(plans[i].Domains) > 0 || len(plans[i].Changes) > 0 || plans[i].Err != nil {
 			run.Plan.Zones = append(run.Plan.Zones, plans[i])
 		}
+		run.Plan.Zones = append(run.Plan.Zones, cuts[i]...)
 		run.Plan.Zones = append(run.Plan.Zones, lives[i].errs...)
 		run.Plan.Retiring = append(run.Plan.Retiring, lives[i].retiring...)
 		run.Plan.Orphans = append(run.Plan.Orphans, lives[i].orphans...)
@@ -143,6 +147,20 @@ func (e *Engine) acknowledge(run *Run) {
 			}
 		}
 	}
+}
+
+// belowCuts splits a zone's domains into those whose names the zone holds
+// and those below a zone cut or a DNAME in it: each of those is an error of
+// its own, with nothing written, while the zone's other domains go ahead.
+func belowCuts(spec reconcile.Spec, zi *zoneInput, live []reconcile.Record) (clear []reconcile.Domain, errs []reconcile.ZonePlan) {
+	for _, d := range zi.domains {
+		if err := spec.ZoneCut(zi.zone, d, live); err != nil {
+			errs = append(errs, reconcile.ZonePlan{Zone: zi.zone, Provider: zi.provider, Domains: []string{d.Name}, Err: fmt.Errorf("domain %w", err)})
+			continue
+		}
+		clear = append(clear, d)
+	}
+	return clear, errs
 }
 
 // wildcardProbe prefixes a name under each domain that no one creates.
