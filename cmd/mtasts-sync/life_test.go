@@ -214,3 +214,36 @@ func TestPolicyChangeWarningsMailcow(t *testing.T) {
 		t.Errorf("a domain mailcow served no policy for is warned about: %q", ws)
 	}
 }
+
+// TestPolicyDirWriteFailureHoldsOneDomain: a domain whose file cannot be
+// written keeps its old id; the others go ahead, and apply exits 1.
+func TestPolicyDirWriteFailureHoldsOneDomain(t *testing.T) {
+	cfg := gateConfig(t)
+	dir := filepath.Dir(cfg)
+	web := filepath.Join(dir, "web")
+	removeLine(t, filepath.Join(dir, "zones", "example.net.zone"), "mta-sts ")
+	b, _ := os.ReadFile(cfg)
+	b = bytes.Replace(b, []byte("  mx: [mail.example.com]\n"), []byte("  mx: [mail.example.com]\n  dir: ./web\n"), 1)
+	if err := os.WriteFile(cfg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A file where example.org's directory must go.
+	if err := os.MkdirAll(web, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(web, "mta-sts.example.org"), []byte("in the way"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, caFile := startDirWeb(t, web, "example.com", "example.org", "example.net")
+	r := runLife(t, lifeNow, d, "apply", "--config", cfg, "--ca-file", caFile)
+	if r.code != exitError || !strings.Contains(r.stderr, "policy.dir: the policy of example.org") {
+		t.Errorf("apply: exit %d, want 1 naming example.org\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	out := squash(r.stdout)
+	if !strings.Contains(out, squash(`? _mta-sts.example.org. TXT "v=STSv1; id=`+quickstartPolicy.ID()+`" withheld its policy file`)) {
+		t.Errorf("example.org's id not held back:\n%s", r.stdout)
+	}
+	if !strings.Contains(out, squash(`+ _mta-sts.example.net. TXT "v=STSv1; id=`+quickstartPolicy.ID()+`"`)) {
+		t.Errorf("example.net's id did not go out:\n%s", r.stdout)
+	}
+}

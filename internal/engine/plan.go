@@ -260,7 +260,8 @@ func (e *Engine) policySteps(ctx context.Context, inv Inventory, run *Run) error
 	switch e.cfg.PolicySource() {
 	case config.PolicyFromConfig:
 		if e.cfg.Policy.Dir != "" {
-			return e.policyDirSteps(inv, run)
+			e.policyDirSteps(inv, run)
+			return nil
 		}
 		if e.cfg.Policy.File == "" {
 			return nil
@@ -268,7 +269,7 @@ func (e *Engine) policySteps(ctx context.Context, inv Inventory, run *Run) error
 		p := e.configPolicy(inv.PolicyHost)
 		step, old, changed, err := policyFileStep(e.cfg.Policy.File, p)
 		if err != nil {
-			return err
+			return fmt.Errorf("policy.file: %w", err)
 		}
 		run.Plan.Warnings = append(run.Plan.Warnings, lifecycle.ChangeWarnings("policy.file "+e.cfg.Policy.File, old, p, e.opts.Now())...)
 		if changed {
@@ -367,7 +368,7 @@ func policyFileStep(path string, p mtasts.Policy) (step reconcile.Step, prev mta
 		step.Action = reconcile.Create
 		return step, prev, true, nil
 	case err != nil:
-		return step, prev, false, fmt.Errorf("policy.file: %w", err)
+		return step, prev, false, err
 	}
 	op, _, perr := mtasts.ParsePolicy(old)
 	if perr == nil {

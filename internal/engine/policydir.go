@@ -30,7 +30,7 @@ func PolicyDirFile(dir, domain string) string {
 // policyDirSteps compares each domain's file under policy.dir with the
 // policy the domain serves, and warns where a change leaves senders with
 // a cached policy that outlives it (grouped: one line per kind of change).
-func (e *Engine) policyDirSteps(inv Inventory, run *Run) error {
+func (e *Engine) policyDirSteps(inv Inventory, run *Run) {
 	type change struct{ old, new mtasts.Policy }
 	groups := map[string][]string{}
 	changes := map[string]change{}
@@ -41,7 +41,9 @@ func (e *Engine) policyDirSteps(inv Inventory, run *Run) error {
 		path := PolicyDirFile(e.cfg.Policy.Dir, t.Domain)
 		step, old, changed, err := policyFileStep(path, t.Policy)
 		if err != nil {
-			return fmt.Errorf("policy.dir: domain %s: %w", t.Domain, err)
+			// One domain's file is its own: apply tries to write it, and
+			// if that fails too, holds back only this domain's id.
+			step.Action, step.Old, changed = reconcile.Update, []string{"unreadable: " + err.Error()}, true
 		}
 		// A retiring domain's own line says how long senders keep the old.
 		if old.Mode != "" && !old.Equal(t.Policy) && t.Retire == nil {
@@ -63,7 +65,6 @@ func (e *Engine) policyDirSteps(inv Inventory, run *Run) error {
 		what := "policy.dir: the policy of " + listDomains(groups[k])
 		run.Plan.Warnings = append(run.Plan.Warnings, lifecycle.ChangeWarnings(what, changes[k].old, changes[k].new, e.opts.Now())...)
 	}
-	return nil
 }
 
 // listDomains names up to three domains, and how many more.
