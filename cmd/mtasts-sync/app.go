@@ -13,11 +13,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/urfave/cli/v2"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/config"
 	"github.com/mtasts-sync/mtasts-sync/internal/dnsname"
 	"github.com/mtasts-sync/mtasts-sync/internal/engine"
+	"github.com/mtasts-sync/mtasts-sync/internal/metrics"
 	"github.com/mtasts-sync/mtasts-sync/internal/render"
 	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 	"github.com/mtasts-sync/mtasts-sync/providers"
@@ -51,7 +53,8 @@ func newApp(e env) *cli.App {
 				Usage: "make every domain's records match the config (safe to run from cron)",
 				Flags: []cli.Flag{domainFlag, outputFlag, &cli.BoolFlag{Name: "no-publish-gate", Usage: "publish ids without first fetching their policy over HTTPS"}, &cli.BoolFlag{Name: "no-dns-shortcut", Usage: "always read zones through the provider API, even when DNS already shows the desired records"},
 					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing when nothing changed"},
-					&cli.DurationFlag{Name: "lock-wait", Usage: "how long to wait for another run's lock (0: fail at once)"}},
+					&cli.DurationFlag{Name: "lock-wait", Usage: "how long to wait for another run's lock (0: fail at once)"},
+					&cli.StringFlag{Name: "metrics-file", Usage: "also write the run's Prometheus metrics to `FILE` (atomically, for node_exporter's textfile collector)"}},
 				Action: func(c *cli.Context) error { return cmdApply(c, e) },
 			},
 			{
@@ -70,7 +73,8 @@ func newApp(e env) *cli.App {
 				Name:      "check",
 				Usage:     "check domains the way a sending MTA sees them (DNS, policy over HTTPS, MX coverage, TLSRPT)",
 				ArgsUsage: "[DOMAIN...]",
-				Flags: []cli.Flag{outputFlag,
+				Flags: []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output `FORMAT`: text, json or prometheus"},
+					&cli.StringFlag{Name: "textfile", Usage: "also write the Prometheus metrics to `FILE` (atomically, for node_exporter's textfile collector)"},
 					&cli.BoolFlag{Name: "smtp", Usage: "also connect to each MX on port 25 and check STARTTLS and its certificate"},
 					&cli.BoolFlag{Name: "strict", Usage: "exit 1 on warnings too"}},
 				Action: func(c *cli.Context) error { return cmdCheck(c, e) },
@@ -295,9 +299,21 @@ func cmdApply(c *cli.Context, e env) error {
 		return fail(err, exitError)
 	}
 	defer unlock()
+	// A metrics file that is not ours is refused before anything changes;
+	// one of ours remembers the last successful apply.
+	var prevMetrics map[string]*dto.MetricFamily
+	metricsFile := c.String("metrics-file")
+	if metricsFile != "" {
+		if prevMetrics, err = metrics.ReadOurs(metricsFile); err != nil {
+			return fail(fmt.Errorf("--metrics-file: %w", err), exitError)
+		}
+	}
 	start := time.Now()
 	run, err := eng.Plan(c.Context)
 	if err != nil {
+		if werr := writeApplyMetrics(metricsFile, prevMetrics, metrics.ApplyRun{Failed: true, Duration: time.Since(start), Now: time.Now()}); werr != nil {
+			err = errors.Join(err, werr)
+		}
 		return fail(err, exitError)
 	}
 	sum := run.Plan.Summary()
@@ -311,6 +327,12 @@ func cmdApply(c *cli.Context, e env) error {
 			return err
 		}
 	}
+	if err := writeApplyMetrics(metricsFile, prevMetrics, metrics.ApplyRun{
+		Plan: run.Plan, Results: rep.Results, Failed: rep.Err != nil || c.Context.Err() != nil,
+		API: summary.API, Duration: summary.Wall, Now: time.Now(),
+	}); err != nil {
+		return fail(errors.Join(rep.Err, err), exitError)
+	}
 	switch {
 	case rep.Err != nil:
 		return fail(rep.Err, exitError)
@@ -322,14 +344,33 @@ func cmdApply(c *cli.Context, e env) error {
 	return nil
 }
 
+// writeApplyMetrics writes an apply run's metrics to path, if one was given.
+func writeApplyMetrics(path string, prev map[string]*dto.MetricFamily, run metrics.ApplyRun) error {
+	if path == "" {
+		return nil
+	}
+	if err := metrics.WriteFile(path, metrics.Apply(run, prev)); err != nil {
+		return fmt.Errorf("--metrics-file: %w", err)
+	}
+	return nil
+}
+
 // checkOutput refuses an --output format we cannot write: a usage error,
 // found before anything is read or sent.
 func checkOutput(c *cli.Context) error {
 	switch c.String("output") {
 	case "text", "json", "":
 		return nil
+	case "prometheus":
+		if c.Command.Name == "check" {
+			return nil
+		}
 	}
-	return usageError{msg: fmt.Sprintf("--output %q: want text or json", c.String("output")), help: c.App.Name + " " + c.Command.Name}
+	want := "text or json"
+	if c.Command.Name == "check" {
+		want = "text, json or prometheus"
+	}
+	return usageError{msg: fmt.Sprintf("--output %q: want %s", c.String("output"), want), help: c.App.Name + " " + c.Command.Name}
 }
 
 // writeApply prints the plan that was applied and what came of it.

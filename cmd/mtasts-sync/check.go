@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
@@ -17,6 +18,7 @@ import (
 	"github.com/mtasts-sync/mtasts-sync/internal/check"
 	"github.com/mtasts-sync/mtasts-sync/internal/dnsname"
 	"github.com/mtasts-sync/mtasts-sync/internal/engine"
+	"github.com/mtasts-sync/mtasts-sync/internal/metrics"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 )
 
@@ -74,6 +76,11 @@ func cmdCheck(c *cli.Context, e env) error {
 	wg.Wait()
 	if err := writeReports(c, e, reports); err != nil {
 		return err
+	}
+	if path := c.String("textfile"); path != "" {
+		if err := metrics.WriteFile(path, metrics.Check(reports, time.Now())); err != nil {
+			return fail(fmt.Errorf("--textfile: %w", err), exitError)
+		}
 	}
 	worst := check.Pass
 	for _, r := range reports {
@@ -145,6 +152,14 @@ func checkTargets(c *cli.Context, e env) ([]checkTarget, error) {
 }
 
 func writeReports(c *cli.Context, e env, reports []check.Report) error {
+	if c.String("output") == "prometheus" {
+		text, err := metrics.Text(metrics.Check(reports, time.Now()))
+		if err != nil {
+			return fail(err, exitError)
+		}
+		_, err = e.stdout.Write(text)
+		return err
+	}
 	if c.String("output") == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")

@@ -51,6 +51,9 @@ type Result struct {
 type Report struct {
 	Domain  string   `json:"domain"`
 	Results []Result `json:"checks"`
+	// PolicyCertExpiry is when the policy host's certificate expires;
+	// zero (and left out of JSON) when the policy could not be fetched.
+	PolicyCertExpiry time.Time `json:"policy_cert_expiry,omitzero"`
 }
 
 // Worst is the worst verdict in the report; an empty report passes.
@@ -130,6 +133,8 @@ type run struct {
 	stsOK    bool
 	policy   mtasts.Policy
 	policyOK bool
+	// certExpiry is the policy host certificate's NotAfter, once fetched.
+	certExpiry time.Time
 	// policyFix is what to do when policyOK is false: "run apply" only when
 	// apply can help (the mta-sts name is missing), else fix the policy host.
 	policyFix string
@@ -169,7 +174,7 @@ func (c *Checker) Check(ctx context.Context, domain string) Report {
 	}
 	c.checkTLSRPT(ctx, r)
 	c.checkConsistency(r)
-	return Report{Domain: d, Results: r.results}
+	return Report{Domain: d, Results: r.results, PolicyCertExpiry: r.certExpiry}
 }
 
 func (c *Checker) checkMX(ctx context.Context, r *run) {
@@ -303,6 +308,7 @@ func (c *Checker) checkPolicy(ctx context.Context, r *run) {
 		}
 		return
 	}
+	r.certExpiry = f.CertExpiry
 	if len(f.Warnings) > 0 {
 		r.add("policy-host", Warn, "%s", strings.Join(f.Warnings, "; "))
 	} else {
