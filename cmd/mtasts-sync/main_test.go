@@ -335,9 +335,17 @@ func TestOutputFlagChecked(t *testing.T) {
 	cfg := quickstart(t)
 	for _, cmd := range []string{"plan", "apply", "domains", "check", "validate", "version"} {
 		r := runCLI(t, nil, cmd, "--config", cfg, "--output", "yaml")
-		if r.code != exitUsage || !strings.Contains(r.stderr, `--output "yaml": want text or json`) || r.stdout != "" {
+		want := `--output "yaml": want text or json`
+		if cmd == "check" {
+			want = `--output "yaml": want text, json or prometheus`
+		}
+		if r.code != exitUsage || !strings.Contains(r.stderr, want) || r.stdout != "" {
 			t.Errorf("%s --output yaml: exit %d %q", cmd, r.code, r.stderr)
 		}
+	}
+	// Only check speaks prometheus.
+	if r := runCLI(t, nil, "plan", "--config", cfg, "--output", "prometheus"); r.code != exitUsage || !strings.Contains(r.stderr, `--output "prometheus": want text or json`) {
+		t.Errorf("plan --output prometheus: exit %d %q", r.code, r.stderr)
 	}
 }
 
