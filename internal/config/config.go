@@ -57,6 +57,7 @@ type Config struct {
 	Providers map[string]Provider
 	Zones     map[string]string // normalised zone (no trailing dot) -> provider name
 	Mailcow   *Mailcow
+	DANE      *DANE // nil: no TLSA records are managed
 	Warnings  []string // "file:line: key: message" for legal but doubtful settings
 }
 
@@ -318,7 +319,7 @@ const redacted = "[redacted]"
 
 // validKeys lists the keys of each fixed section, in the order of the docs.
 var (
-	topKeys     = []string{"policy", "policy_host", "tlsrpt", "layout", "primary", "ttl", "publish_gate", "domains", "retire", "ignore", "provider", "providers", "zones", "mailcow"}
+	topKeys     = []string{"policy", "policy_host", "tlsrpt", "layout", "primary", "ttl", "publish_gate", "domains", "retire", "ignore", "provider", "providers", "zones", "mailcow", "dane"}
 	policyKeys  = []string{"mode", "max_age", "mx", "file", "dir"}
 	tlsrptKeys  = []string{"rua"}
 	mailcowKeys = []string{"url", "api_key", "api_key_file", "ca_file", "tags", "include_alias_domains", "manage_policy", "conf"}

@@ -224,7 +224,7 @@ func TestParseErrors(t *testing.T) {
 		{"two documents", base + "---\n" + base, []string{"cfg.yaml: more than one YAML document"}},
 		{"top level list", "- a\n- b\n", []string{"cfg.yaml:1: must be a mapping of keys, got a list"}},
 		{"unknown top key", base + "domain: example.org\n", []string{
-			`cfg.yaml:11: unknown key "domain" (valid: policy, policy_host, tlsrpt, layout, primary, ttl, publish_gate, domains, retire, ignore, provider, providers, zones, mailcow)`}},
+			`cfg.yaml:11: unknown key "domain" (valid: policy, policy_host, tlsrpt, layout, primary, ttl, publish_gate, domains, retire, ignore, provider, providers, zones, mailcow, dane)`}},
 		{"unknown policy key", strings.Replace(base, "  max_age: 86400", "  maxage: 86400", 1), []string{
 			`cfg.yaml:3: policy: unknown key "maxage" (valid: mode, max_age, mx, file, dir)`,
 			"cfg.yaml:1: policy: max_age is required"}},

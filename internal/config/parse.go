@@ -113,6 +113,9 @@ func (p *parser) config(root *yaml.Node, cfg *Config) {
 	if f, ok := top["zones"]; ok {
 		p.zones(f, cfg)
 	}
+	if f, ok := top["dane"]; ok {
+		cfg.DANE = p.daneSection(f, cfg)
+	}
 	p.crossCheck(root, top, cfg, domainNodes)
 	p.retireCheck(top, cfg, domainNodes, retireNodes)
 }
