@@ -57,7 +57,7 @@ type Config struct {
 	Providers map[string]Provider
 	Zones     map[string]string // normalised zone (no trailing dot) -> provider name
 	Mailcow   *Mailcow
-	DANE      *DANE // nil: no TLSA records are managed
+	DANE      *DANE    // nil: no TLSA records are managed
 	Warnings  []string // "file:line: key: message" for legal but doubtful settings
 }
 
