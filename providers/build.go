@@ -3,10 +3,8 @@ package providers
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -42,6 +40,7 @@ func buildCloudflare(_ context.Context, s map[string]string, o Options) (Client,
 		byZone: map[string]*cloudflare.Provider{},
 		http:   hc,
 		token:  s["api_token"],
+		tlsa:   &cfTLSA{hc: hc, apiToken: s["api_token"], zoneToken: s["zone_token"]},
 	}, nil
 }
 
@@ -57,6 +56,8 @@ type cloudflareZones struct {
 	// ListZones reads only the first page of GET /zones.
 	http  *http.Client
 	token string
+	// tlsa writes TLSA records, which the client cannot (see cfTLSA).
+	tlsa *cfTLSA
 }
 
 func (c *cloudflareZones) zone(name string) *cloudflare.Provider {
@@ -76,15 +77,38 @@ func (c *cloudflareZones) GetRecords(ctx context.Context, zone string) ([]libdns
 }
 
 func (c *cloudflareZones) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return c.zone(zone).AppendRecords(ctx, zone, recs)
+	return c.split(ctx, zone, recs, c.tlsa.Append, c.zone(zone).AppendRecords)
 }
 
 func (c *cloudflareZones) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return c.zone(zone).SetRecords(ctx, zone, recs)
+	return c.split(ctx, zone, recs, c.tlsa.Set, c.zone(zone).SetRecords)
 }
 
 func (c *cloudflareZones) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	return c.zone(zone).DeleteRecords(ctx, zone, recs)
+	return c.split(ctx, zone, recs, c.tlsa.Delete, c.zone(zone).DeleteRecords)
+}
+
+// split hands TLSA records to tlsa and the others to the client.
+func (c *cloudflareZones) split(ctx context.Context, zone string, recs []libdns.Record,
+	tlsa func(context.Context, string, []libdns.RR) ([]libdns.Record, error),
+	other func(context.Context, string, []libdns.Record) ([]libdns.Record, error)) ([]libdns.Record, error) {
+	t, rest := splitTLSA(recs)
+	var done []libdns.Record
+	if len(rest) > 0 {
+		out, err := other(ctx, zone, rest)
+		done = append(done, out...)
+		if err != nil {
+			return done, err
+		}
+	}
+	if len(t) > 0 {
+		out, err := tlsa(ctx, zone, t)
+		done = append(done, out...)
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
 }
 
 // ListZones reads every page of GET /zones (the client itself reads only
@@ -136,36 +160,12 @@ type cfResultInfo struct {
 // zonesPage reads one page of GET /zones.
 func (c *cloudflareZones) zonesPage(ctx context.Context, page int) ([]struct{ Name string }, *cfResultInfo, error) {
 	q := url.Values{"page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(cloudflareZonesPerPage)}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cloudflareAPI+"/zones?"+q.Encode(), nil)
-	if err != nil {
+	var zones []struct{ Name string }
+	var info *cfResultInfo
+	if err := cfDo(ctx, c.http, fmt.Sprintf("GET /zones page %d", page), http.MethodGet, "/zones?"+q.Encode(), c.token, nil, &zones, &info); err != nil {
 		return nil, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Success bool `json:"success"`
-		Errors  []struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"errors"`
-		Result     []struct{ Name string } `json:"result"`
-		ResultInfo *cfResultInfo           `json:"result_info"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&body); err != nil {
-		return nil, nil, fmt.Errorf("GET /zones page %d: HTTP %d: reading the answer: %w", page, resp.StatusCode, err)
-	}
-	if resp.StatusCode >= 400 || len(body.Errors) > 0 || !body.Success {
-		msgs := make([]string, 0, len(body.Errors))
-		for _, e := range body.Errors {
-			msgs = append(msgs, fmt.Sprintf("%d %s", e.Code, e.Message))
-		}
-		return nil, nil, fmt.Errorf("GET /zones page %d: HTTP %d: %s", page, resp.StatusCode, strings.Join(msgs, "; "))
-	}
-	return body.Result, body.ResultInfo, nil
+	return zones, info, nil
 }
 
 // buildHetzner needs a token: the client panics without one, inside a

@@ -424,6 +424,8 @@ func recordJSON(z *zone, r *record) map[string]any {
 		m["data"] = map[string]any{"priority": r.SRV.Priority, "weight": r.SRV.Weight, "port": r.SRV.Port, "target": r.SRV.Target}
 	case r.CAA != nil:
 		m["data"] = map[string]any{"flags": r.CAA.Flags, "tag": r.CAA.Tag, "value": r.CAA.Value}
+	case r.TLSA != nil:
+		m["data"] = map[string]any{"usage": r.TLSA.Usage, "selector": r.TLSA.Selector, "matching_type": r.TLSA.MatchingType, "certificate": r.TLSA.Certificate}
 	}
 	return m
 }
@@ -506,6 +508,11 @@ type recordInput struct {
 		Flags    *int    `json:"flags"`
 		Tag      string  `json:"tag"`
 		Value    string  `json:"value"`
+		// TLSA
+		Usage        *int   `json:"usage"`
+		Selector     *int   `json:"selector"`
+		MatchingType *int   `json:"matching_type"`
+		Certificate  string `json:"certificate"`
 	} `json:"data"`
 }
 
@@ -551,6 +558,13 @@ func (in *recordInput) apply(rec *record, zoneName string) {
 				flags = *d.Flags
 			}
 			rec.CAA = &caaData{Flags: flags, Tag: d.Tag, Value: d.Value}
+		case "TLSA":
+			// A field left out is missing, not zero: usage 0 is PKIX-TA.
+			if d.Usage == nil || d.Selector == nil || d.MatchingType == nil {
+				rec.TLSA = &tlsaData{}
+				break
+			}
+			rec.TLSA = &tlsaData{Usage: *d.Usage, Selector: *d.Selector, MatchingType: *d.MatchingType, Certificate: d.Certificate}
 		}
 	}
 }

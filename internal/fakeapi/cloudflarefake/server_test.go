@@ -477,3 +477,46 @@ func FuzzPresentation(f *testing.F) {
 		_ = normalizeName(content, "example.com")
 	})
 }
+
+// TestTLSAWireFormat pins Cloudflare's TLSA model: a create must carry
+// data {usage, selector, matching_type, certificate}; content alone (what
+// libdns/cloudflare v0.2.2 sends, its model having no certificate field)
+// is rejected; reads return both data and the derived content.
+func TestTLSAWireFormat(t *testing.T) {
+	s := newFake(t, fakeapi.Options{})
+	ctx := context.Background()
+	digest := strings.Repeat("0f", 32)
+	_, err := s.Provider().AppendRecords(ctx, zoneName, []libdns.Record{libdns.RR{Name: "_25._tcp.mail", Type: "TLSA", TTL: time.Hour, Data: "3 1 1 " + digest}})
+	if err == nil || !strings.Contains(err.Error(), "data.certificate is required") {
+		t.Fatalf("libdns TLSA append: %v, want Cloudflare's data.certificate error", err)
+	}
+	body := `{"type":"TLSA","name":"_25._tcp.mail","ttl":3600,"data":{"usage":3,"selector":1,"matching_type":1,"certificate":"` + digest + `"}}`
+	req, _ := http.NewRequest(http.MethodPost, "https://api.cloudflare.com/client/v4/zones/"+s.ZoneID(zoneName)+"/dns_records", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.Provider().HTTPClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("structured create: HTTP %d", resp.StatusCode)
+	}
+	recs, err := s.Provider().GetRecords(ctx, zoneName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].RR().Type != "TLSA" || recs[0].RR().Data != "3 1 1 "+digest {
+		t.Errorf("read back %+v", recs)
+	}
+	if diff := cmp.Diff(canon(t, "_25._tcp.mail.example.com. 3600 IN TLSA 3 1 1 "+digest), s.Dump(zoneName)); diff != "" {
+		t.Errorf("zone (-want +got):\n%s", diff)
+	}
+	// Deleting by content, as the client does, finds the record.
+	if _, err := s.Provider().DeleteRecords(ctx, zoneName, recs); err != nil {
+		t.Fatal(err)
+	}
+	if d := s.Dump(zoneName); len(d) != 0 {
+		t.Errorf("after delete: %q", d)
+	}
+}

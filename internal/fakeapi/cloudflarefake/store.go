@@ -33,9 +33,10 @@ type record struct {
 	Priority uint16
 	TTL      int
 	Proxied  bool
-	// SRV and CAA carry structured data beside content, as the API does.
+	// SRV, CAA and TLSA carry structured data beside content, as the API does.
 	SRV      *srvData
 	CAA      *caaData
+	TLSA     *tlsaData
 	Created  time.Time
 	Modified time.Time
 }
@@ -45,6 +46,13 @@ type srvData struct {
 	Weight   uint16
 	Port     uint16
 	Target   string
+}
+
+// tlsaData is the structured form Cloudflare requires for TLSA: content is
+// derived from it and ignored on input.
+type tlsaData struct {
+	Usage, Selector, MatchingType int
+	Certificate                   string
 }
 
 type caaData struct {
@@ -199,6 +207,12 @@ func validate(r *record) *apiError {
 		}
 		r.Priority = r.SRV.Priority
 		r.Content = fmt.Sprintf("%d %d %s", r.SRV.Weight, r.SRV.Port, strings.TrimSuffix(r.SRV.Target, "."))
+	case "TLSA":
+		if e := checkTLSA(r.TLSA); e != nil {
+			return e
+		}
+		d := r.TLSA
+		r.Content = fmt.Sprintf("%d %d %d %s", d.Usage, d.Selector, d.MatchingType, d.Certificate)
 	default:
 		if r.Content == "" {
 			return &apiError{400, 9007, "Content for " + r.Type + " record is invalid."}
@@ -206,6 +220,24 @@ func validate(r *record) *apiError {
 	}
 	if r.Type == "CNAME" || r.Type == "NS" || r.Type == "MX" || r.Type == "PTR" {
 		r.Content = strings.TrimSuffix(r.Content, ".")
+	}
+	return nil
+}
+
+// checkTLSA is Cloudflare's validation of TLSA data: every field is
+// required in data (a content string alone is rejected), the numbers are
+// octets and the certificate is hex.
+func checkTLSA(d *tlsaData) *apiError {
+	if d == nil || d.Certificate == "" {
+		return &apiError{400, 9101, "data.certificate is required for TLSA records; set data: {usage, selector, matching_type, certificate}."}
+	}
+	for _, n := range []int{d.Usage, d.Selector, d.MatchingType} {
+		if n < 0 || n > 255 {
+			return &apiError{400, 9101, "TLSA record data is invalid: usage, selector and matching_type must be between 0 and 255."}
+		}
+	}
+	if _, err := hex.DecodeString(d.Certificate); err != nil || len(d.Certificate) == 0 {
+		return &apiError{400, 9101, "TLSA record data is invalid: certificate must be a hexadecimal string."}
 	}
 	return nil
 }
@@ -317,6 +349,9 @@ func fromRR(rr dns.RR) (*record, error) {
 	case *dns.CAA:
 		r.CAA = &caaData{Flags: int(v.Flag), Tag: v.Tag, Value: v.Value}
 		r.Content = strconv.Itoa(int(v.Flag)) + " " + v.Tag + " " + strconv.Quote(v.Value)
+	case *dns.TLSA:
+		r.TLSA = &tlsaData{Usage: int(v.Usage), Selector: int(v.Selector), MatchingType: int(v.MatchingType), Certificate: v.Certificate}
+		r.Content = fmt.Sprintf("%d %d %d %s", v.Usage, v.Selector, v.MatchingType, v.Certificate)
 	default:
 		r.Content = strings.TrimSpace(strings.TrimPrefix(rr.String(), h.String()))
 	}

@@ -111,5 +111,13 @@ func canonicalContent(typ, content string) (string, error) {
 	if err != nil || rr == nil {
 		return "", fmt.Errorf("Record content for type %s malformed: %s", typ, content)
 	}
+	// deSEC stores records in wire form and prints them back the one way
+	// dnspython does: hex fields (TLSA, DS, SSHFP) in lower case.
+	buf := make([]byte, dns.Len(rr)+64)
+	if off, err := dns.PackRR(rr, buf, 0, nil, false); err == nil {
+		if back, _, err := dns.UnpackRR(buf[:off], 0); err == nil {
+			rr = back
+		}
+	}
 	return strings.TrimPrefix(rr.String(), rr.Header().String()), nil
 }
