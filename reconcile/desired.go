@@ -45,6 +45,11 @@ type Domain struct {
 	// Hosts are the hosts the domain's kinds with UnderHost name records
 	// under (its MX hosts), lower-case, no trailing dot.
 	Hosts []string
+	// HostOnly marks an entry that is a host (Name, in Hosts), not a mail
+	// domain: only kinds with UnderHost apply to it. DANE plans each MX
+	// host this way, in the zone that holds the host, which need not hold
+	// any mail domain.
+	HostOnly bool
 }
 
 // slot is one name of one kind for one domain, and what we want there.
@@ -60,6 +65,9 @@ func (s Spec) slots(d Domain) []slot {
 	var out []slot
 	for i := range s.Kinds {
 		k := &s.Kinds[i]
+		if d.HostOnly && !k.UnderHost {
+			continue
+		}
 		for _, name := range k.names(d) {
 			sl, ok := s.slot(k, d, name)
 			if ok {

@@ -32,6 +32,10 @@ type Kind struct {
 	// one we manage rather than a foreign one we must keep. Nil: every
 	// record of Types is ours.
 	Ours func(Record) bool
+	// OursAt, when set, replaces Ours for kinds whose ownership is written
+	// at the name itself (DANE's marker TXT lists the TLSA values we
+	// published): it is given every live record at the name.
+	OursAt func(r Record, at []Record) bool
 	// Want returns the records wanted at name for d (type and value; name
 	// and TTL are filled in). No records: remove ours. ok false: the kind
 	// does not apply to d at that name, which is left alone.
@@ -61,10 +65,14 @@ const (
 	KindSTS        = "sts"
 )
 
-// owns reports whether k manages r (a record of one of its types).
-func (k Kind) owns(r Record) bool {
-	if !k.holds(r.Type) {
+// owns reports whether k manages r (a record of one of its types), among
+// the live records at r's name.
+func (k Kind) owns(r Record, at []Record) bool {
+	switch {
+	case !k.holds(r.Type):
 		return false
+	case k.OursAt != nil:
+		return k.OursAt(r, at)
 	}
 	return k.Ours == nil || k.Ours(r)
 }

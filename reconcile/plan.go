@@ -145,7 +145,7 @@ func (s Spec) diffSlot(sl slot, live []Record) []Change {
 		switch {
 		case r.Type == "CNAME":
 			cnames = append(cnames, r)
-		case k.owns(r):
+		case k.owns(r, live):
 			owned = append(owned, r)
 		case k.holds(r.Type):
 			foreign = append(foreign, r)
@@ -242,7 +242,7 @@ func (s Spec) diffRemove(sl slot, cnames, owned []Record) []Change {
 	var out []Change
 	var ours []Record
 	for _, c := range cnames {
-		if sl.kind.owns(c) || (sl.kind.Delegable && s.allOurs(sl, []Record{c})) {
+		if sl.kind.owns(c, cnames) || (sl.kind.Delegable && s.allOurs(sl, []Record{c})) {
 			ours = append(ours, c)
 		}
 	}

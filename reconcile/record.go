@@ -6,6 +6,7 @@ import (
 
 	"github.com/libdns/libdns"
 
+	"github.com/mtasts-sync/mtasts-sync/internal/dane"
 	"github.com/mtasts-sync/mtasts-sync/internal/dnstext"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 )
@@ -65,7 +66,11 @@ func Canonical(r Record) Record {
 	case "CNAME":
 		r.Value = fqdn(r.Value)
 	case "TLSA":
-		r.Value = strings.ToLower(strings.Join(strings.Fields(r.Value), " "))
+		if c, ok := dane.Canonical(r.Value); ok {
+			r.Value = c
+		} else {
+			r.Value = strings.ToLower(strings.Join(strings.Fields(r.Value), " "))
+		}
 	}
 	return r
 }
