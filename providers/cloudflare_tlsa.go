@@ -2,11 +2,11 @@ package providers
 
 import (
 	"bytes"
-	"io"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"

@@ -47,6 +47,7 @@ func TestConformance(t *testing.T) {
 		{"api-failures", scenarioFailures},
 		{"legacy-forms", scenarioLegacy},
 		{"zone-cut", scenarioZoneCut},
+		{"dane", scenarioDANE},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {

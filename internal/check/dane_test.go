@@ -160,3 +160,16 @@ func TestServedChain(t *testing.T) {
 		t.Errorf("unrouted port: %v", err)
 	}
 }
+
+func TestServedChainImplicitTLS(t *testing.T) {
+	self := checktest.SelfSigned(t, []string{"mail.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
+	https := checktest.StartHTTPS(t, &tls.Config{Certificates: []tls.Certificate{*self}}, nil)
+	opts := check.Options{Dialer: checktest.Dialer{Routes: map[string]string{"mail.example.com:465": https}}, Timeout: 10 * time.Second}
+	chain, err := check.New(opts).ServedChain(context.Background(), "mail.example.com", 465)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := dane.KeyOf(chain[0]).Digest(), dane.KeyOf(self.Leaf).Digest(); got != want {
+		t.Errorf("served key %s, want %s", got, want)
+	}
+}

@@ -112,8 +112,27 @@ func (c *Checker) starttls(ctx context.Context, addr, host string, cfg *tls.Conf
 	return state, nil
 }
 
+// submissionsPort speaks TLS from the first byte (RFC 8314), not STARTTLS.
+const submissionsPort = 465
+
+// implicitTLS completes a TLS handshake with cfg right after connecting.
+func (c *Checker) implicitTLS(ctx context.Context, addr string, cfg *tls.Config) (tls.ConnectionState, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	conn, err := c.dial(ctx, "tcp", addr)
+	if err != nil {
+		return tls.ConnectionState{}, fmt.Errorf("cannot connect to %s: %w", addr, err)
+	}
+	defer conn.Close()
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return tls.ConnectionState{}, fmt.Errorf("%s: TLS: %w", addr, err)
+	}
+	return tc.ConnectionState(), nil
+}
+
 // ServedChain reads the certificate chain host serves on port over
-// STARTTLS, leaf first, without judging it: DANE-EE pins a key, not a CA,
+// STARTTLS (implicit TLS on 465), leaf first, without judging it: DANE-EE pins a key, not a CA,
 // so a self-signed or expired certificate is read like any other.
 func (c *Checker) ServedChain(ctx context.Context, host string, port int) ([]*x509.Certificate, error) {
 	cfg := &tls.Config{
@@ -122,7 +141,14 @@ func (c *Checker) ServedChain(ctx context.Context, host string, port int) ([]*x5
 		InsecureSkipVerify: true, //nolint:gosec // DANE authenticates by TLSA, see above
 		MinVersion:         tls.VersionTLS10,
 	}
-	state, err := c.starttls(ctx, net.JoinHostPort(host, strconv.Itoa(port)), host, cfg)
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	var state tls.ConnectionState
+	var err error
+	if port == submissionsPort {
+		state, err = c.implicitTLS(ctx, addr, cfg)
+	} else {
+		state, err = c.starttls(ctx, addr, host, cfg)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -54,6 +54,9 @@ func (p *parser) daneSection(f field, cfg *Config) *DANE {
 			}
 			seen[host] = true
 			d.Hosts = append(d.Hosts, host)
+			if _, _, ok := cfg.ZoneFor(host); !ok && cfg.Provider == "" {
+				p.errorf(it.node, it.path, "%s is in no configured zone; add a zones: entry for the zone holding it, or set provider: <name> to discover it", host)
+			}
 		}
 	} else if cfg.PolicyHost != "" {
 		d.Hosts = []string{cfg.PolicyHost}

@@ -103,3 +103,12 @@ func TestParseDANESameKeyWarns(t *testing.T) {
 		t.Errorf("warnings = %q", cfg.Warnings)
 	}
 }
+
+func TestParseDANEHostNeedsAZone(t *testing.T) {
+	dir := t.TempDir()
+	noDefault := strings.Replace(base, "provider: cf\n", "zones:\n  example.com: cf\n", 1)
+	_, err := Parse([]byte(noDefault+"dane:\n  hosts: [mail.example.com, mx.example.net]\n"), filepath.Join(dir, "cfg.yaml"), opts(nil, nil))
+	if err == nil || !strings.Contains(err.Error(), "dane.hosts[1]: mx.example.net is in no configured zone") || strings.Contains(err.Error(), "hosts[0]") {
+		t.Errorf("err = %v, want one for mx.example.net only", err)
+	}
+}

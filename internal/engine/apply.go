@@ -44,6 +44,8 @@ func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 		// loses work here, never gains any.
 		run.Plan = reconcile.Withhold(run.Plan, e.gateHolds(ctx, run.Plan, held, nil))
 	}
+	// The gate for TLSA: the key each host serves now must stay published.
+	run.Plan = reconcile.Withhold(run.Plan, e.daneHolds(ctx, run.Plan))
 	errs := mailcowErrs
 	var todo []reconcile.ZonePlan
 	for _, zp := range run.Plan.Zones {

@@ -264,18 +264,25 @@ func (e *Engine) zones(ctx context.Context, targets []*Target) {
 		if t.Err != nil || (t.PolicyID == "" && t.Policy.Mode == "" && t.Retire == nil) {
 			return
 		}
-		if zone, prov, ok := e.cfg.ZoneFor(t.Domain); ok {
-			t.Zone, t.Provider = zone, prov
-			return
-		}
-		t.Provider, t.Discovered = e.cfg.Provider, true
-		p, ok := e.providers[e.cfg.Provider]
-		if !ok {
-			t.Err = fmt.Errorf("domain %s: no zones: entry holds it and no default provider: is set", t.Domain)
-			return
-		}
-		t.Zone, t.Err = p.FindZone(ctx, t.Domain, e.opts.Resolver)
+		_, _, configured := e.cfg.ZoneFor(t.Domain)
+		t.Discovered = !configured
+		t.Zone, t.Provider, t.Err = e.zoneOf(ctx, t.Domain)
 	})
+}
+
+// zoneOf finds the zone holding name (a mail domain or a DANE host) and
+// its provider: the longest zones: entry, else discovery through the
+// default provider.
+func (e *Engine) zoneOf(ctx context.Context, name string) (zone, provider string, err error) {
+	if zone, prov, ok := e.cfg.ZoneFor(name); ok {
+		return zone, prov, nil
+	}
+	p, ok := e.providers[e.cfg.Provider]
+	if !ok {
+		return "", e.cfg.Provider, fmt.Errorf("no zones: entry holds %s and no default provider: is set", name)
+	}
+	zone, err = p.FindZone(ctx, name, e.opts.Resolver)
+	return zone, e.cfg.Provider, err
 }
 
 // coverageWarnings says what mailcow.conf lacks for mailcow's certificate

@@ -80,6 +80,9 @@ type Engine struct {
 	providers map[string]*providers.Provider
 	mailcow   *mailcow.Client
 	gate      *check.Checker
+	// daneCheck reads the keys DANE hosts serve and asks whether their
+	// zones are signed; nil without dane:.
+	daneCheck *check.Checker
 	authdns   *authdns.Client // nil: no DNS shortcut
 	// dnsSlots bounds the zones asked through DNS at once: a burst of
 	// queries to one nameserver gets dropped.
@@ -141,6 +144,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 		}
 		e.authdns = authdns.New(ao)
 		e.dnsSlots = make(chan struct{}, maxParallel)
+	}
+	if cfg.DANE != nil {
+		e.daneCheck = check.New(check.Options{Resolver: opts.Resolver, Dialer: opts.Dialer, RootCAs: opts.RootCAs, Timeout: daneReadTimeout})
 	}
 	if cfg.PublishGate && !opts.NoPublishGate {
 		e.gate = check.New(check.Options{Resolver: opts.Resolver, Dialer: opts.Dialer, RootCAs: opts.RootCAs})

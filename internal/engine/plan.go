@@ -46,7 +46,9 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	if err := e.policySteps(ctx, inv, run); err != nil {
 		return nil, err
 	}
-	spec := e.spec(inv)
+	dr := e.dane(ctx)
+	run.Plan.Warnings = append(run.Plan.Warnings, dr.warnings...)
+	spec := e.spec(inv, dr.kinds)
 
 	groups := map[[2]string]*zoneInput{}
 	for _, t := range inv.Targets {
@@ -69,6 +71,19 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 		groups[k].domains = append(groups[k].domains, reconcile.Domain{Name: t.Domain, Zone: t.Zone, Provider: t.Provider, PolicyID: t.PolicyID})
 	}
 	e.orphanZones(inv, groups)
+	// Each DANE host is planned in the zone that holds it, which need not
+	// hold any mail domain.
+	for _, h := range dr.hosts {
+		if h.err != nil {
+			run.Plan.Zones = append(run.Plan.Zones, reconcile.ZonePlan{Zone: orUnknown(h.zone), Provider: h.provider, Domains: []string{h.host}, Err: h.err})
+			continue
+		}
+		k := [2]string{h.zone, h.provider}
+		if groups[k] == nil {
+			groups[k] = &zoneInput{zone: h.zone, provider: h.provider}
+		}
+		groups[k].domains = append(groups[k].domains, reconcile.Domain{Name: h.host, Zone: h.zone, Provider: h.provider, Hosts: []string{h.host}, HostOnly: true})
+	}
 	keys := make([][2]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
@@ -123,6 +138,7 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	// Until a new policy is published, what is served is the old one: the
 	// ids of domains whose policy a step publishes are gated at apply time.
 	run.Plan = reconcile.Withhold(run.Plan, e.gateHolds(ctx, run.Plan, nil, publishing(run.Plan)))
+	run.Plan = reconcile.Withhold(run.Plan, e.daneHolds(ctx, run.Plan))
 	e.acknowledge(run)
 	run.Plan.Sort()
 	return run, nil
@@ -229,18 +245,19 @@ func orUnknown(zone string) string {
 }
 
 // kinds are the record kinds this config manages, in write order: the
-// one place a kind built from config (e.g. DANE TLSA) joins the run.
-func (e *Engine) kinds(inv Inventory) []reconcile.Kind {
+// one place a kind built from config joins the run. DANE's kinds (one per
+// port) come last: they sit at the hosts, not under the domains.
+func (e *Engine) kinds(inv Inventory, extra []reconcile.Kind) []reconcile.Kind {
 	var tlsrpt string
 	if e.cfg.TLSRPT != nil {
 		tlsrpt = mtasts.TLSRPTRecord{RUA: e.cfg.TLSRPT.RUA}.String()
 	}
-	return reconcile.MTASTSKinds(inv.PolicyHost, tlsrpt)
+	return append(reconcile.MTASTSKinds(inv.PolicyHost, tlsrpt), extra...)
 }
 
-func (e *Engine) spec(inv Inventory) reconcile.Spec {
+func (e *Engine) spec(inv Inventory, extra []reconcile.Kind) reconcile.Spec {
 	s := reconcile.Spec{
-		Kinds:   e.kinds(inv),
+		Kinds:   e.kinds(inv, extra),
 		Layout:  reconcile.Layout(e.cfg.Layout),
 		Primary: e.cfg.Primary,
 		TTL:     e.cfg.TTL,
