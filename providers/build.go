@@ -266,7 +266,7 @@ func explainRFC2136(zone string, err error) error {
 	}
 	// BIND refuses an update its update-policy or allow-update does not grant.
 	if strings.Contains(err.Error(), `"REFUSED"`) {
-		return fmt.Errorf("%w (the server refused the change in zone %s: grant the TSIG key the _mta-sts, mta-sts and _smtp._tls names of every mail domain in update-policy, TXT and CNAME)", err, zone)
+		return fmt.Errorf("%w (the server refused the change in zone %s: grant the TSIG key the _mta-sts, mta-sts and _smtp._tls names of every mail domain in update-policy, TXT and CNAME, and with dane: the _25._tcp names of the hosts, TLSA and TXT)", err, zone)
 	}
 	return err
 }
