@@ -86,7 +86,7 @@ func (p *parser) daneSection(f field, cfg *Config) *DANE {
 
 func (p *parser) danePorts(f field) []int {
 	if isNull(f.val) || f.val.Kind != yaml.SequenceNode {
-		p.errorf(f.val, f.path, "must be a list of TCP ports like [25], got %s", describe(f.val))
+		p.errorf(f.val, f.path, "must be a list of TCP ports like [25], got %s", p.describe(f.val))
 		return []int{25}
 	}
 	if len(f.val.Content) == 0 {
@@ -99,7 +99,7 @@ func (p *parser) danePorts(f field) []int {
 		path := index(f.path, i)
 		n, err := strconv.Atoi(c.Value)
 		if c.Kind != yaml.ScalarNode || err != nil || n < 1 || n > 65535 {
-			p.errorf(c, path, "%q is not a TCP port; use 25 (SMTP), or 465/587 for submission", c.Value)
+			p.errorf(c, path, "%v is not a TCP port; use 25 (SMTP), or 465/587 for submission", p.show(c))
 			continue
 		}
 		if !seen[n] {
@@ -122,7 +122,7 @@ func (p *parser) daneKeyFile(f field) (string, *dane.Key) {
 	path := p.abs(v)
 	k, err := dane.ReadFile(path)
 	if err != nil {
-		p.errorf(f.val, f.path, "%v; give a PEM certificate, public key or private key (relative paths start at %s)", err, p.dir)
+		p.errorf(f.val, f.path, "%s; give a PEM certificate, public key or private key (relative paths start at %s)", p.cause(f.val, err, "a readable PEM certificate or key file"), p.dir)
 		return path, nil
 	}
 	return path, &k

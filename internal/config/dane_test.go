@@ -73,7 +73,7 @@ func TestParseDANEErrors(t *testing.T) {
 		{"empty hosts", base + "dane:\n  hosts: []\n", []string{"cfg.yaml:12: dane.hosts: is empty"}},
 		{"no policy_host", mailcowOnly + "dane: {}\n", []string{"dane: hosts is required when policy_host is not set"}},
 		{"bad port", base + "dane:\n  ports: [25, 70000, smtp]\n", []string{
-			`cfg.yaml:12: dane.ports[1]: "70000" is not a TCP port`, `cfg.yaml:12: dane.ports[2]: "smtp" is not a TCP port`}},
+			`cfg.yaml:12: dane.ports[1]: 70000 is not a TCP port`, `cfg.yaml:12: dane.ports[2]: "smtp" is not a TCP port`}},
 		{"missing cert", base + "dane:\n  cert_file: missing.pem\n", []string{"cfg.yaml:12: dane.cert_file: stat " + filepath.Join(dir, "missing.pem") + ": no such file"}},
 		{"junk cert", base + "dane:\n  cert_file: " + junk + "\n", []string{"cfg.yaml:12: dane.cert_file: " + junk + ": no certificate, public key or private key"}},
 		{"empty next", base + "dane:\n  cert_file: " + cur + "\n  next_cert_file: \"\"\n", []string{"cfg.yaml:13: dane.next_cert_file: is empty"}},
@@ -110,5 +110,24 @@ func TestParseDANEHostNeedsAZone(t *testing.T) {
 	_, err := Parse([]byte(noDefault+"dane:\n  hosts: [mail.example.com, mx.example.net]\n"), filepath.Join(dir, "cfg.yaml"), opts(nil, nil))
 	if err == nil || !strings.Contains(err.Error(), "dane.hosts[1]: mx.example.net is in no configured zone") || strings.Contains(err.Error(), "hosts[0]") {
 		t.Errorf("err = %v, want one for mx.example.net only", err)
+	}
+}
+
+func TestParseDANEExpandedValuesNotShown(t *testing.T) {
+	const secret = "s3cr3t V4LUE!"
+	env := map[string]string{"X": secret}
+	for _, y := range []string{
+		"dane:\n  cert_file: ${X}\n",
+		"dane:\n  ports: [\"${X}\"]\n",
+		"dane:\n  hosts: [\"${X}\"]\n",
+	} {
+		_, err := Parse([]byte(base+y), filepath.Join(t.TempDir(), "cfg.yaml"), opts(env, nil))
+		if err == nil {
+			t.Errorf("%q: no error", y)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("%q: error shows the variable's value: %v", y, err)
+		}
 	}
 }
