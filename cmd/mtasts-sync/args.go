@@ -125,8 +125,9 @@ func dashed(name string) string {
 
 // flagSpec is what the parser needs to know of a flag.
 type flagSpec struct {
-	name       string // primary name
-	takesValue bool
+	name        string // primary name
+	takesValue  bool
+	placeholder string // of its value in the help, e.g. FILE
 }
 
 // indexFlags maps every name and alias of flags to its spec.
@@ -140,6 +141,7 @@ func indexFlags(flags []cli.Flag) map[string]flagSpec {
 		spec := flagSpec{name: names[0], takesValue: true}
 		if d, ok := f.(cli.DocGenerationFlag); ok {
 			spec.takesValue = d.TakesValue()
+			spec.placeholder = placeholder(d.GetUsage())
 		}
 		for _, n := range names {
 			out[n] = spec
@@ -148,18 +150,36 @@ func indexFlags(flags []cli.Flag) map[string]flagSpec {
 	return out
 }
 
+// placeholder is the name of a flag's value in its usage text, written
+// between backquotes as urfave/cli's help reads it ("config `FILE`").
+func placeholder(usage string) string {
+	_, rest, ok := strings.Cut(usage, "`")
+	name, _, closed := strings.Cut(rest, "`")
+	if !ok || !closed {
+		return ""
+	}
+	return name
+}
+
 // flagMistake is a flag the parser could not read.
 type flagMistake struct {
 	flag    string // as typed, without "=value"
 	noValue bool   // known, but its value is missing
+	empty   string // known, but its value is empty where a FILE is wanted
 }
 
 func (f flagMistake) Error() string {
-	if f.noValue {
+	switch {
+	case f.noValue:
 		return f.flag + " needs a value"
+	case f.empty != "":
+		return f.flag + " is empty; give a " + f.empty
 	}
 	return "unknown flag " + f.flag
 }
+
+// known reports a mistake about a known flag, explained by Error alone.
+func (f flagMistake) known() bool { return f.noValue || f.empty != "" }
 
 // takeFlag reads the flag at toks[0] and, for a flag that takes one and is
 // not written --name=value, its value from toks[1]. It returns the tokens
@@ -170,13 +190,22 @@ func takeFlag(toks []string, known map[string]flagSpec) ([]string, int, error) {
 	name := flagName(a)
 	typed, _, hasValue := strings.Cut(a, "=")
 	if spec, ok := known[name]; ok {
-		if !spec.takesValue || hasValue {
+		if !spec.takesValue {
 			return []string{a}, 1, nil
 		}
-		if len(toks) < 2 {
-			return nil, 0, flagMistake{flag: typed, noValue: true}
+		out := []string{a}
+		_, value, _ := strings.Cut(a, "=")
+		if !hasValue {
+			if len(toks) < 2 {
+				return nil, 0, flagMistake{flag: typed, noValue: true}
+			}
+			value = toks[1]
+			out = append(out, value)
 		}
-		return []string{a, toks[1]}, 2, nil
+		if value == "" && strings.HasSuffix(spec.placeholder, "FILE") {
+			return nil, 0, flagMistake{flag: typed, empty: spec.placeholder}
+		}
+		return out, len(out), nil
 	}
 	if !strings.HasPrefix(a, "--") && !hasValue && len(name) > 1 {
 		var out []string
@@ -233,7 +262,7 @@ func leadFlagMistake(app *cli.App, err error) string {
 	if !errors.As(err, &fm) {
 		return err.Error()
 	}
-	if fm.noValue {
+	if fm.known() {
 		return fm.Error()
 	}
 	name := flagName(fm.flag)
@@ -251,7 +280,7 @@ func leadFlagMistake(app *cli.App, err error) string {
 // commandFlagMistake explains a flag after the command that the command
 // does not take.
 func commandFlagMistake(app *cli.App, cmd *cli.Command, fm flagMistake) string {
-	if fm.noValue {
+	if fm.known() {
 		return fm.Error()
 	}
 	name := flagName(fm.flag)

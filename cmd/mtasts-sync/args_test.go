@@ -389,6 +389,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"domains", "--detailed-exitcode"}, `mtasts-sync: domains has no flag --detailed-exitcode (only plan has) (see mtasts-sync domains --help)`},
 		{[]string{"--domain", "example.org", "apply"}, `mtasts-sync: --domain goes after the command, e.g. mtasts-sync plan --domain …: it is a flag of plan, apply, domains, not a global one (see mtasts-sync --help)`},
 		{[]string{"plan", "--config"}, `mtasts-sync: --config needs a value (see mtasts-sync plan --help)`},
+		{[]string{"--config", "", "plan"}, `mtasts-sync: --config is empty; give a FILE (see mtasts-sync --help)`},
+		{[]string{"check", "--ca-file="}, `mtasts-sync: --ca-file is empty; give a FILE (see mtasts-sync check --help)`},
 		{[]string{"--concurrency", "many", "plan"}, `mtasts-sync: --concurrency "many": want a whole number, e.g. 4 (see mtasts-sync plan --help)`},
 		{[]string{"apply", "--lock-wait", "5"}, `mtasts-sync: --lock-wait "5": want a duration with its unit, e.g. 30s, 5m or 1h (see mtasts-sync apply --help)`},
 		{[]string{"domains", "-o", "yaml"}, `mtasts-sync: --output "yaml": want text or json (see mtasts-sync domains --help)`},
