@@ -178,7 +178,8 @@ func (z *zoneData) checkCNAMEs(changed []dns.RR) error {
 		var others []string
 		for _, have := range z.records {
 			h := have.Header()
-			if !z.inZone(have) || !strings.EqualFold(h.Name, name) {
+			// The name first: it is cheap, and rules out nearly every record.
+			if !strings.EqualFold(h.Name, name) || !z.inZone(have) {
 				continue
 			}
 			switch h.Rrtype {
