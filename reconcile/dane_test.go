@@ -98,3 +98,15 @@ func TestDANEHostOnlyGetsNoMTASTSRecords(t *testing.T) {
 		t.Errorf("desired for a host without TLSA = %v", got)
 	}
 }
+
+func TestDANEHostBelowZoneCut(t *testing.T) {
+	s := spec(Direct)
+	s.Kinds = append(s.Kinds, DANEKind(25, map[string][]string{"_25._tcp.mail.sub.example.com.": {"3 1 1 " + strings.Repeat("aa", 32)}}))
+	host := Domain{Name: "mail.sub.example.com", Zone: "example.com", Hosts: []string{"mail.sub.example.com"}, HostOnly: true}
+	if err := s.ZoneCut("example.com", host, recs("sub.example.com. NS ns1.elsewhere.example.")); err == nil || !strings.Contains(err.Error(), "sub.example.com") {
+		t.Errorf("TLSA below a delegation: %v, want an error naming the cut", err)
+	}
+	if err := s.ZoneCut("example.com", host, recs("other.example.com. NS ns1.elsewhere.example.")); err != nil {
+		t.Errorf("a cut elsewhere: %v", err)
+	}
+}

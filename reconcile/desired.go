@@ -65,7 +65,7 @@ func (s Spec) slots(d Domain) []slot {
 	var out []slot
 	for i := range s.Kinds {
 		k := &s.Kinds[i]
-		if d.HostOnly && !k.UnderHost {
+		if !k.appliesTo(d) {
 			continue
 		}
 		for _, name := range k.names(d) {

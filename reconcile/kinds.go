@@ -86,6 +86,10 @@ func (k Kind) holds(typ string) bool {
 	return false
 }
 
+// appliesTo reports whether k has names for d: a host entry (HostOnly)
+// takes only the kinds that live under hosts.
+func (k Kind) appliesTo(d Domain) bool { return !d.HostOnly || k.UnderHost }
+
 // names returns the kind's names for d.
 func (k Kind) names(d Domain) []string {
 	if !k.UnderHost {

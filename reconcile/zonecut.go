@@ -92,7 +92,9 @@ func (c *cut) err(domain, apex string) error {
 func (s Spec) ownedNames(d Domain) []string {
 	var out []string
 	for _, k := range s.Kinds {
-		out = append(out, k.names(d)...)
+		if k.appliesTo(d) {
+			out = append(out, k.names(d)...)
+		}
 	}
 	return out
 }
