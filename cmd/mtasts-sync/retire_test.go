@@ -426,3 +426,43 @@ func TestCheckLeavesRetiringDomainsOut(t *testing.T) {
 		t.Errorf("check example.org checked %q", got)
 	}
 }
+
+// TestRetireNeverAddsRecords: a retiring domain whose _mta-sts record is
+// gone already (removed by hand, or a removal cut short) gets no new one
+// while it waits; after the wait the rest goes.
+func TestRetireNeverAddsRecords(t *testing.T) {
+	dir := t.TempDir()
+	b := zonefileBackend(t, dir)
+	cfg := filepath.Join(dir, "mtasts-sync.yaml")
+	d, caFile := startDirWeb(t, filepath.Join(dir, "web"), "example.com", "example.org")
+	lifeConfig(t, cfg, b.provider, false)
+	if r := runLife(t, dayBefore, d, "apply", "--config", cfg, "--ca-file", caFile); r.code != 0 {
+		t.Fatalf("first apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	zone := filepath.Join(dir, "zones", "example.org.zone")
+	text, err := os.ReadFile(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, l := range strings.Split(string(text), "\n") {
+		if !strings.Contains(l, "v=STSv1") {
+			kept = append(kept, l)
+		}
+	}
+	if err := os.WriteFile(zone, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lifeConfig(t, cfg, b.provider, true)
+	r := runLife(t, retireDay, d, "apply", "--config", cfg, "--ca-file", caFile)
+	if r.code != 0 || strings.Contains(r.stdout, "_mta-sts.example.org.") || !strings.Contains(r.stdout, "retiring example.org: retiring since 2026-11-20") {
+		t.Errorf("apply while waiting: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runLife(t, waitIsOver, d, "apply", "--config", cfg, "--ca-file", caFile)
+	if r.code != 0 || !strings.Contains(r.stdout, "- mta-sts.example.org.") || !strings.Contains(r.stdout, "- _smtp._tls.example.org.") {
+		t.Errorf("apply after the wait: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := ourLines(b.dump(t, "example.org"), "example.org"); len(got) != 0 {
+		t.Errorf("records left: %q", got)
+	}
+}

@@ -83,11 +83,11 @@ func (e *Engine) planLife(spec reconcile.Spec, policyHost string, zi *zoneInput,
 	now := e.opts.Now()
 	for _, t := range zi.retiring {
 		w := t.Retire.Window
-		ours := shape.Records(t.Domain, live)
-		stage := lifecycle.Decide(w, now, t.PolicyID, lifecycle.LiveOf(t.Domain, ours))
+		lv := lifecycle.LiveOf(t.Domain, shape.Records(t.Domain, live))
+		stage := lifecycle.Decide(w, now, t.PolicyID, lv)
 		if t.Policy.Mode != mtasts.ModeNone && stage != lifecycle.Retired {
 			// The route serves something else: mode none has not gone out.
-			stage = lifecycle.Decide(w, now, "", lifecycle.LiveOf(t.Domain, ours))
+			stage = lifecycle.Decide(w, now, "", lv)
 		}
 		r := reconcile.Retirement{Domain: t.Domain, Zone: zi.zone, Provider: zi.provider, Stage: string(stage),
 			Since: w.Since.UTC().Format(time.RFC3339), Until: w.Until().UTC().Format(time.RFC3339)}
@@ -118,6 +118,12 @@ func (e *Engine) planLife(spec reconcile.Spec, policyHost string, zi *zoneInput,
 		case stage == lifecycle.Removing:
 			r.Note = fmt.Sprintf("retiring since %s: the wait ended after %s, so its records go now, in reverse order (_mta-sts, _smtp._tls, mta-sts); then remove %s from retire:%s", lifecycle.When(w.Since), w.After(), t.Domain, e.andMailcow(t))
 			sub = lifeSpec(spec, policyHost, "", true)
+		case len(lv.STSIDs) == 0 && !lv.STSPointer:
+			// Its _mta-sts record is gone already: a retiring domain
+			// never gains records, so only the wait is left.
+			r.Note = w.Describe()
+			out.retiring = append(out.retiring, r)
+			continue
 		default:
 			r.Note = w.Describe() + e.serveYourself(t)
 			sub = lifeSpec(spec, policyHost, t.PolicyID, false)
