@@ -319,7 +319,7 @@ func findCommand(app *cli.App, name string) *cli.Command {
 			return c
 		}
 	}
-	if name == "help" {
+	if name == "help" || name == "h" { // urfave/cli's help command and its alias
 		return &cli.Command{Name: "help"}
 	}
 	return nil

@@ -423,7 +423,7 @@ func TestVersionFlag(t *testing.T) {
 			t.Errorf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
 		}
 	}
-	for _, args := range [][]string{{"help", "plan"}, {"plan", "--help"}, {"--config", "x.yaml", "plan", "-h"}} {
+	for _, args := range [][]string{{"help", "plan"}, {"h", "plan"}, {"plan", "--help"}, {"--config", "x.yaml", "plan", "-h"}} {
 		if r := (cliRun{}).run(t, args...); r.code != 0 || !strings.Contains(r.stdout, "--detailed-exitcode") {
 			t.Errorf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
 		}
