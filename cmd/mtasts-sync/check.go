@@ -37,6 +37,8 @@ func rootCAs(file string) (*x509.CertPool, error) {
 type checkTarget struct {
 	domain   string
 	expected *check.Expected
+	// daneHosts are the hosts the config publishes TLSA records for.
+	daneHosts []string
 }
 
 func cmdCheck(c *cli.Context, e env) error {
@@ -64,11 +66,12 @@ func cmdCheck(c *cli.Context, e env) error {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			checker := check.New(check.Options{
-				Resolver: c.String("resolver"),
-				Dialer:   e.dialer,
-				RootCAs:  pool,
-				SMTP:     c.Bool("smtp"),
-				Expected: t.expected,
+				Resolver:  c.String("resolver"),
+				Dialer:    e.dialer,
+				RootCAs:   pool,
+				SMTP:      c.Bool("smtp"),
+				Expected:  t.expected,
+				DANEHosts: t.daneHosts,
 			})
 			reports[i] = checker.Check(c.Context, t.domain)
 		}()
@@ -120,7 +123,7 @@ func checkTargets(c *cli.Context, e env) ([]checkTarget, error) {
 		}
 		return out, nil
 	}
-	_, eng, err := prepare(c, e)
+	cfg, eng, err := prepare(c, e)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +147,9 @@ func checkTargets(c *cli.Context, e env) ([]checkTarget, error) {
 	out := make([]checkTarget, len(args))
 	for i, d := range args {
 		out[i] = checkTarget{domain: d}
+		if cfg.DANE != nil {
+			out[i].daneHosts = cfg.DANE.Hosts
+		}
 		if p, ok := expected[d]; ok && p.Mode != "" {
 			out[i].expected = &check.Expected{Policy: p, ID: p.ID()}
 		}

@@ -89,6 +89,7 @@ type Options struct {
 	HTTPSPort int              // port of the policy host; default 443 (tests use a loopback port)
 	Timeout   time.Duration    // per policy fetch and per SMTP probe; default 60 s
 	Expected  *Expected        // the policy and id the config publishes; nil skips the consistency check
+	DANEHosts []string         // MX hosts the config publishes TLSA records for (dane:): none there warns
 }
 
 // Expected is what the config says should be published for a domain.

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -139,6 +140,9 @@ func (c *Checker) checkDANE(ctx context.Context, mx string) Result {
 		recs = append(recs, r)
 	}
 	via := via(owner, a.chain)
+	if len(recs) == 0 && len(unusable) == 0 && slices.Contains(c.opts.DANEHosts, mx) {
+		return verdict(Warn, "no TLSA records at %s%s, but the config publishes them for %s (dane:): run apply", owner, via, mx)
+	}
 	if len(recs) == 0 && len(unusable) == 0 {
 		return verdict(Pass, "no TLSA records at %s%s: DANE is not in use for %s (add dane: to the config to publish them)", owner, via, mx)
 	}

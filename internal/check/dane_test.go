@@ -71,11 +71,14 @@ func TestCheckDANE(t *testing.T) {
 		served  *tls.Certificate
 		records []string
 		drop    bool // no SMTP server behind the MX
+		config  bool // the config publishes TLSA for the MX (dane:)
 		want    check.Verdict
 		reason  []string
 	}{
 		{name: "no TLSA records", served: leaf, records: signed, want: check.Pass,
 			reason: []string{"no TLSA records at _25._tcp.mail.example.com", "not in use"}},
+		{name: "no TLSA records, but the config publishes them", served: leaf, records: signed, config: true, want: check.Warn,
+			reason: []string{"the config publishes them for mail.example.com (dane:): run apply"}},
 		{name: "3 1 1 matches, zone signed", served: leaf, records: append([]string{tlsa(ee(leaf))}, signed...), want: check.Pass,
 			reason: []string{"3 1 1 " + dane.KeyOf(leaf.Leaf).Digest()[:16] + "…", "zone example.com signed (DNSKEY, DS at the parent)"}},
 		{name: "self-signed certificate pinned by 3 1 1", served: self, records: append([]string{tlsa(ee(self))}, signed...), want: check.Pass},
@@ -100,6 +103,9 @@ func TestCheckDANE(t *testing.T) {
 			opts := daneWorld(t, tt.served, tt.records...)
 			if tt.drop {
 				opts.Dialer = checktest.Dialer{}
+			}
+			if tt.config {
+				opts.DANEHosts = []string{"mail.example.com"}
 			}
 			got := daneResult(t, opts)
 			if got.Verdict != tt.want {
