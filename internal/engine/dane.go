@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +32,52 @@ type daneRun struct {
 	hosts    []daneHost
 	kinds    []reconcile.Kind
 	warnings []string
+	// next is next_cert_file's key, for the rollover advice.
+	next *dane.Key
+}
+
+// rollover says, per host, where a key change stands once the plan is
+// made: the next key's record goes out with this apply (wait the TTL
+// after it), waits (withheld), or is in DNS already (swap once it has
+// been there longer than the TTL).
+func (dr daneRun) rollover(p reconcile.Plan, ttl time.Duration) []string {
+	if dr.next == nil {
+		return nil
+	}
+	value := dr.next.Record().String()
+	status := map[string]reconcile.Action{} // TLSA owner name -> action writing next there
+	for _, zp := range p.Zones {
+		for _, c := range zp.Changes {
+			if c.Type == "TLSA" && strings.HasPrefix(c.Kind, "dane-") && slices.Contains(c.New, value) {
+				status[c.Name] = c.Action
+			}
+		}
+	}
+	var out []string
+	for _, h := range dr.hosts {
+		if h.err != nil {
+			continue
+		}
+		var creating, waiting []string
+		for port := range h.want {
+			switch status[dane.Name(h.host, port)] {
+			case reconcile.Create, reconcile.Update:
+				creating = append(creating, strconv.Itoa(port))
+			case reconcile.Withheld, reconcile.Conflict:
+				waiting = append(waiting, strconv.Itoa(port))
+			}
+		}
+		key := fmt.Sprintf("the next key (3 1 1 %s…)", dr.next.Digest()[:16])
+		switch {
+		case len(waiting) > 0:
+			out = append(out, fmt.Sprintf("dane: rollover on %s: %s is not published yet (see the withheld change): do not swap the key", h.host, key))
+		case len(creating) > 0:
+			out = append(out, fmt.Sprintf("dane: rollover on %s: %s goes into DNS with this apply; swap the key on the server no earlier than the TTL (%s) after it, plus the time your secondary servers take; then point cert_file at it and remove next_cert_file, and the old record goes on the run after", h.host, key, ttl))
+		default:
+			out = append(out, fmt.Sprintf("dane: rollover on %s: %s is in DNS beside the current one; once it has been there longer than the TTL (%s) plus your secondaries' delay, swap the key on the server, point cert_file at it and remove next_cert_file; the old record goes on the run after", h.host, key, ttl))
+		}
+	}
+	return out
 }
 
 // dane works out, for every host and port of dane:, the TLSA set to
@@ -100,10 +148,8 @@ func (e *Engine) dane(ctx context.Context) daneRun {
 		}
 		dr.kinds = append(dr.kinds, reconcile.DANEKind(port, want))
 	}
-	if next != nil && keyErr == nil {
-		dr.warnings = append(dr.warnings, fmt.Sprintf(
-			"dane: rollover: the next key (3 1 1 %s…, %s) is published beside the current one; swap the key on the mail server only once its TLSA record has been in DNS longer than the TTL (%s) plus the time your secondary servers take, then point cert_file at it and remove next_cert_file: the old record goes on the run after",
-			next.Digest()[:16], d.NextCertFile, e.cfg.TTL))
+	if keyErr == nil {
+		dr.next = next
 	}
 	dr.warnings = append(dr.warnings, e.dnssecWarnings(ctx, dr.hosts)...)
 	return dr

@@ -221,8 +221,14 @@ func TestDANELifecycle(t *testing.T) {
 	if got, _ := daneChanges(run); !slices.Equal(got, []string{"update TLSA", "update TXT"}) {
 		t.Fatalf("next: changes %v", got)
 	}
-	if !slices.ContainsFunc(run.Plan.Warnings, func(s string) bool { return strings.Contains(s, "rollover") && strings.Contains(s, "TTL (1h0m0s)") }) {
+	if !slices.ContainsFunc(run.Plan.Warnings, func(s string) bool {
+		return strings.Contains(s, "rollover on mail.example.net") && strings.Contains(s, "goes into DNS with this apply") && strings.Contains(s, "TTL (1h0m0s)")
+	}) {
 		t.Errorf("no rollover advice in %q", run.Plan.Warnings)
+	}
+	run, _ = w.planApply(w.engine("  cert_file: "+w.files["a"]+"\n  next_cert_file: "+w.files["b"]+"\n", true))
+	if !slices.ContainsFunc(run.Plan.Warnings, func(s string) bool { return strings.Contains(s, "is in DNS beside the current one") }) {
+		t.Errorf("rerun with the next key in DNS: advice %q", run.Plan.Warnings)
 	}
 	both := with("TLSA "+w.ee("a"), "TLSA "+w.ee("b"), w.marker("a", "b"))
 	if got := w.atName(); !slices.Equal(got, both) {
