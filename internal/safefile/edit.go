@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -55,9 +56,6 @@ func Open(ctx context.Context, path string, opts EditOptions) (*Editor, error) {
 }
 
 func (w writer) open(ctx context.Context, path string, opts EditOptions) (*Editor, error) {
-	if opts.Settle <= 0 {
-		opts.Settle = 2 * time.Second
-	}
 	target, fi, err := resolveForWrite(path)
 	if err != nil {
 		return nil, err
@@ -65,7 +63,7 @@ func (w writer) open(ctx context.Context, path string, opts EditOptions) (*Edito
 	if fi == nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
 	}
-	lock, err := takeLock(ctx, target+LockSuffix)
+	lock, err := takeLock(ctx, target+LockSuffix, syscall.LOCK_EX)
 	if err != nil {
 		return nil, err
 	}
@@ -79,32 +77,66 @@ func (w writer) open(ctx context.Context, path string, opts EditOptions) (*Edito
 
 // read (re)reads the file, waiting while it looks half-written.
 func (e *Editor) read(ctx context.Context) error {
-	deadline := time.Now().Add(e.opts.Settle)
-	for {
+	_, err := settle(ctx, e.path, e.opts, func() ([]byte, error) {
 		target, fi, err := resolveForWrite(e.path)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if fi == nil {
-			return &fs.PathError{Op: "open", Path: e.path, Err: fs.ErrNotExist}
+			return nil, &fs.PathError{Op: "open", Path: e.path, Err: fs.ErrNotExist}
 		}
 		if target != e.target {
-			return fmt.Errorf("edit %s: it now points to %s instead of %s; run again", e.path, target, e.target)
+			return nil, fmt.Errorf("edit %s: it now points to %s instead of %s; run again", e.path, target, e.target)
 		}
 		data, id, err := readRegular(target, e.opts.Limit)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		e.data, e.id, e.attrs = data, id, keepFrom(fi, 0)
-		if e.opts.Complete == nil || e.opts.Complete(data) || time.Now().After(deadline) {
-			return nil
+		return data, nil
+	})
+	return err
+}
+
+// settle calls read until opts.Complete accepts its data or opts.Settle
+// has passed, then returns the last data.
+func settle(ctx context.Context, path string, opts EditOptions, read func() ([]byte, error)) ([]byte, error) {
+	if opts.Settle <= 0 {
+		opts.Settle = 2 * time.Second
+	}
+	deadline := time.Now().Add(opts.Settle)
+	for {
+		data, err := read()
+		if err != nil || opts.Complete == nil || opts.Complete(data) || time.Now().After(deadline) {
+			return data, err
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("edit %s: waiting for another program to finish writing it: %w", e.path, ctx.Err())
+			return nil, fmt.Errorf("read %s: waiting for another program to finish writing it: %w", path, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// ReadLocked reads the file at path as ReadFile does, holding a shared
+// lock on its lock file (see LockSuffix) so that no cooperating writer is
+// halfway through it, and waiting, as Open does, for data opts.Complete
+// accepts. Where the lock file cannot be made (a directory this user may
+// not write), it reads without the lock.
+func ReadLocked(ctx context.Context, path string, opts EditOptions) ([]byte, error) {
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return ReadFile(path, opts.Limit) // for its error
+	}
+	lock, err := takeLock(ctx, target+LockSuffix, syscall.LOCK_SH)
+	switch {
+	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS):
+	case err != nil:
+		return nil, err
+	default:
+		defer releaseLock(lock)
+	}
+	return settle(ctx, path, opts, func() ([]byte, error) { return ReadFile(target, opts.Limit) })
 }
 
 // Data is the file's content as read.
@@ -175,8 +207,7 @@ func (e *Editor) changed() (bool, error) {
 // Close releases the lock. It is safe to call more than once.
 func (e *Editor) Close() {
 	if e.lock != nil {
-		_ = syscall.Flock(int(e.lock.Fd()), syscall.LOCK_UN)
-		_ = e.lock.Close()
+		releaseLock(e.lock)
 		e.lock = nil
 	}
 }
@@ -198,16 +229,17 @@ func Edit(ctx context.Context, path string, opts EditOptions, edit func(current 
 	return e.Commit(ctx, data, edit)
 }
 
-// takeLock opens (creating it if needed) the lock file and takes an
-// exclusive flock on it, polling so that ctx can end the wait.
-func takeLock(ctx context.Context, path string) (*os.File, error) {
+// takeLock opens (creating it if needed) the lock file and takes a flock
+// of kind how (LOCK_EX or LOCK_SH) on it, polling so that ctx can end the
+// wait.
+func takeLock(ctx context.Context, path string, how int) (*os.File, error) {
 	f, err := OpenLockFile(path, false)
 	if err != nil {
 		return nil, err
 	}
 	wait := 2 * time.Millisecond
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if err == nil {
 			return f, nil
 		}
@@ -223,6 +255,11 @@ func takeLock(ctx context.Context, path string) (*os.File, error) {
 		}
 		wait = min(2*wait, 50*time.Millisecond)
 	}
+}
+
+func releaseLock(f *os.File) {
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	_ = f.Close()
 }
 
 // OpenLockFile opens the lock file at path for flock(2), creating it

@@ -19,7 +19,8 @@
 // (flock(2), exclusive) beside the real file, so cooperating programs
 // never interleave their edits, and checks right before the rename that the
 // file is still the one it read; if another program changed it, the edit is
-// made again on the new content.
+// made again on the new content. ReadLocked reads under the same lock,
+// shared, so a cooperating writer is never seen halfway.
 package safefile
 
 import (

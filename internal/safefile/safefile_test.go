@@ -359,6 +359,10 @@ func TestHelperProcess(t *testing.T) {
 		err = WriteFile(path, bytes.Repeat([]byte("x"), 64*KiB), 0o644)
 	case "write":
 		err = WriteFile(path, []byte("new content"), 0o644)
+	case "readlocked":
+		var b []byte
+		b, err = ReadLocked(context.Background(), path, EditOptions{Limit: KiB})
+		fmt.Print(string(b))
 	}
 	if err != nil {
 		fmt.Println(err)
@@ -611,4 +615,72 @@ func TestOpenLockFile(t *testing.T) {
 	}
 	f.Close()
 	wantFile(t, victim, "precious", 0o644)
+}
+
+// TestReadLockedWaitsForWriter: a reader never sees the file halfway
+// through a write made under the lock, even one made in place.
+func TestReadLockedWaitsForWriter(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	writeMode(t, path, "old\n", 0o644)
+	held, err := os.OpenFile(path+LockSuffix, os.O_RDONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if err := syscall.Flock(int(held.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("line one\n"), 0o644); err != nil { // the first half
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		b, err := ReadLocked(context.Background(), path, EditOptions{Limit: KiB})
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(b)
+	}()
+	select {
+	case g := <-got:
+		t.Fatalf("ReadLocked returned %q while a writer held the lock", g)
+	case <-time.After(150 * time.Millisecond):
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("line two\n")
+	f.Close()
+	_ = syscall.Flock(int(held.Fd()), syscall.LOCK_UN)
+	if g := <-got; g != "line one\nline two\n" {
+		t.Errorf("ReadLocked = %q", g)
+	}
+}
+
+// TestReadLockedReadOnlyDirectory: a user who may read the file but not
+// create its lock file still reads it (plan as a read-only user).
+func TestReadLockedReadOnlyDirectory(t *testing.T) {
+	dir, err := os.MkdirTemp("", "safefile-ro-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "g")
+	writeMode(t, path, "x\n", 0o644)
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		if b, err := ReadLocked(context.Background(), path, EditOptions{Limit: KiB}); err != nil || string(b) != "x\n" {
+			t.Errorf("ReadLocked in a read-only directory = %q, %v", b, err)
+		}
+		return
+	}
+	// root may write anywhere: read as another user.
+	if out, err := child(t, "readlocked", path, 54321); err != nil || out != "x\n" {
+		t.Errorf("ReadLocked in a read-only directory = %q, %v", out, err)
+	}
 }

@@ -47,7 +47,7 @@ func (p *Provider) Begin(ctx context.Context, zone string) (*Edit, error) {
 		unlock()
 		return nil, err
 	}
-	ed, err := safefile.Open(ctx, path, safefile.EditOptions{Limit: maxZoneFile, Complete: complete})
+	ed, err := safefile.Open(ctx, path, zoneFileOptions())
 	if err != nil {
 		unlock()
 		return nil, zoneReadError(path, err)

@@ -2,6 +2,7 @@ package zonefile
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -33,8 +34,15 @@ const maxZoneFile = 64 * safefile.MiB
 // with a newline, so one that does not may be still being written.
 func complete(data []byte) bool { return len(data) == 0 || data[len(data)-1] == '\n' }
 
-func readZone(path, origin string) (*zoneData, error) {
-	data, err := safefile.ReadFile(path, maxZoneFile)
+// zoneFileOptions read a zone file: bounded, and waiting for a whole file.
+func zoneFileOptions() safefile.EditOptions {
+	return safefile.EditOptions{Limit: maxZoneFile, Complete: complete}
+}
+
+// readZone reads and parses the zone file under a shared lock, so that a
+// program editing it under the lock is never seen halfway.
+func readZone(ctx context.Context, path, origin string) (*zoneData, error) {
+	data, err := safefile.ReadLocked(ctx, path, zoneFileOptions())
 	if err != nil {
 		return nil, zoneReadError(path, err)
 	}

@@ -306,3 +306,27 @@ func TestBatchWritesOnce(t *testing.T) {
 		t.Error("a second Commit of one edit succeeded")
 	}
 }
+
+// TestGetRecordsWaitsForLockedWriter: a program rewriting the zone in
+// place under the lock is never read halfway.
+func TestGetRecordsWaitsForLockedWriter(t *testing.T) {
+	p, path := newSmall(t)
+	lines, wait := helper(t, "slow-write", path, "locked", "slow")
+	if l := <-lines; l != "half" {
+		t.Fatalf("second process said %q", l)
+	}
+	recs, err := p.GetRecords(context.Background(), "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("second process: %v", err)
+	}
+	found := false
+	for _, r := range recs {
+		found = found || r.RR().Name == "slow"
+	}
+	if !found {
+		t.Errorf("GetRecords read the zone halfway through the other program's write: %d records, no \"slow\"", len(recs))
+	}
+}

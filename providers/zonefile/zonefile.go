@@ -214,7 +214,7 @@ func (p *Provider) load(ctx context.Context, zone string) (*zoneData, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return readZone(path, origin)
+	return readZone(ctx, path, origin)
 }
 
 // update makes one change as one edit of the zone file: under the lock,
