@@ -330,3 +330,32 @@ func TestGetRecordsWaitsForLockedWriter(t *testing.T) {
 		t.Errorf("GetRecords read the zone halfway through the other program's write: %d records, no \"slow\"", len(recs))
 	}
 }
+
+// TestZoneFileKeepsOwnerAndMode: a root:bind 0640 zone must stay readable
+// by named after a write (it became root:root).
+func TestZoneFileKeepsOwnerAndMode(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true: this test needs root to give a file another owner")
+		}
+		t.Skip("needs root to give a file another owner")
+	}
+	p, path := newSmall(t)
+	if err := os.Chown(path, 12345, 12346); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.SetRecords(context.Background(), "example.com", []libdns.Record{libdns.TXT{Name: "_x", Text: "y"}}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if st.Uid != 12345 || st.Gid != 12346 || fi.Mode().Perm() != 0o640 {
+		t.Errorf("zone file is %d:%d %v after a write, want 12345:12346 0640", st.Uid, st.Gid, fi.Mode().Perm())
+	}
+}
