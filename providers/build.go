@@ -168,6 +168,29 @@ func (c *cloudflareZones) zonesPage(ctx context.Context, page int) ([]struct{ Na
 	return zones, info, nil
 }
 
+// proxied reports whether any record at name (a FQDN, with or without the
+// trailing dot) in zone is proxied by Cloudflare (the orange cloud). The
+// client reads the flag but drops it, so this asks the API itself.
+func (c *cloudflareZones) proxied(ctx context.Context, zone, name string) (bool, error) {
+	id, err := c.tlsa.zoneID(ctx, strings.TrimSuffix(zone, "."))
+	if err != nil {
+		return false, err
+	}
+	var recs []struct {
+		Proxied bool `json:"proxied"`
+	}
+	q := url.Values{"name": {strings.TrimSuffix(name, ".")}}
+	if err := cfDo(ctx, c.http, "", http.MethodGet, "/zones/"+url.PathEscape(id)+"/dns_records?"+q.Encode(), c.token, nil, &recs, nil); err != nil {
+		return false, err
+	}
+	for _, r := range recs {
+		if r.Proxied {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // buildHetzner needs a token: the client panics without one, inside a
 // sync.Once, on its first call.
 func buildHetzner(_ context.Context, s map[string]string, _ Options) (Client, error) {

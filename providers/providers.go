@@ -232,6 +232,28 @@ func (p *Provider) Limits() Limits { return p.meter.limits }
 // Stats returns the account's API use so far.
 func (p *Provider) Stats() Stats { return p.meter.snapshot() }
 
+// Proxied reports whether the records at name in zone pass through the
+// provider's proxy (Cloudflare's orange cloud), which then answers HTTPS
+// for the name with a certificate of its own. known is false for a
+// provider without such a proxy.
+func (p *Provider) Proxied(ctx context.Context, zone, name string) (proxied, known bool, err error) {
+	pc, ok := p.client.(interface {
+		proxied(ctx context.Context, zone, name string) (bool, error)
+	})
+	if !ok {
+		return false, false, nil
+	}
+	err = p.guard(ctx, call{op: "read"}, "reading the proxy status of "+name, zone, func(ctx context.Context) error {
+		var err error
+		proxied, err = pc.proxied(ctx, zone, name)
+		return err
+	})
+	if err != nil {
+		return false, false, err
+	}
+	return proxied, true, nil
+}
+
 // Acquire takes one of the account's concurrency slots; release it when
 // the zone's work is done.
 func (p *Provider) Acquire(ctx context.Context) (release func(), err error) {

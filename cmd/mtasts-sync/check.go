@@ -39,13 +39,15 @@ type checkTarget struct {
 	expected *check.Expected
 	// daneHosts are the hosts the config publishes TLSA records for.
 	daneHosts []string
+	// zone and provider hold the domain's records, when a config says so.
+	zone, provider string
 }
 
 func cmdCheck(c *cli.Context, e env) error {
 	if err := checkOutput(c); err != nil {
 		return err
 	}
-	targets, err := checkTargets(c, e)
+	targets, eng, err := checkTargets(c, e)
 	if err != nil {
 		return err
 	}
@@ -77,6 +79,9 @@ func cmdCheck(c *cli.Context, e env) error {
 		}()
 	}
 	wg.Wait()
+	if eng != nil {
+		addProxyHints(c, eng, targets, reports)
+	}
 	if err := writeReports(c, e, reports); err != nil {
 		return err
 	}
@@ -105,12 +110,12 @@ func cmdCheck(c *cli.Context, e env) error {
 // checkTargets takes the domains from the arguments, or else from the
 // config's domain sources. With a config, each domain's expected policy
 // and id come along for the consistency check.
-func checkTargets(c *cli.Context, e env) ([]checkTarget, error) {
+func checkTargets(c *cli.Context, e env) ([]checkTarget, *engine.Engine, error) {
 	var args []string
 	for _, a := range c.Args().Slice() {
 		d, err := dnsname.Normalize(a)
 		if err != nil {
-			return nil, fail(fmt.Errorf("domain %q: %w", a, err), exitError)
+			return nil, nil, fail(fmt.Errorf("domain %q: %w", a, err), exitError)
 		}
 		args = append(args, d)
 	}
@@ -121,19 +126,23 @@ func checkTargets(c *cli.Context, e env) ([]checkTarget, error) {
 		for i, d := range args {
 			out[i] = checkTarget{domain: d}
 		}
-		return out, nil
+		return out, nil, nil
 	}
 	cfg, eng, err := prepare(c, e)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inv, err := eng.Inventory(c.Context)
 	if err != nil {
-		return nil, fail(err, exitError)
+		return nil, nil, fail(err, exitError)
 	}
 	expected := map[string]mtasts.Policy{}
+	where := map[string][2]string{}
 	for _, t := range inv.Targets {
 		expected[t.Domain] = t.Policy
+		if t.Err == nil {
+			where[t.Domain] = [2]string{t.Zone, t.Provider}
+		}
 	}
 	if len(args) == 0 {
 		// Domains in retire: are leaving MTA-STS: once their records are
@@ -146,7 +155,7 @@ func checkTargets(c *cli.Context, e env) ([]checkTarget, error) {
 	}
 	out := make([]checkTarget, len(args))
 	for i, d := range args {
-		out[i] = checkTarget{domain: d}
+		out[i] = checkTarget{domain: d, zone: where[d][0], provider: where[d][1]}
 		if cfg.DANE != nil {
 			out[i].daneHosts = cfg.DANE.Hosts
 		}
@@ -154,7 +163,23 @@ func checkTargets(c *cli.Context, e env) ([]checkTarget, error) {
 			out[i].expected = &check.Expected{Policy: p, ID: p.ID()}
 		}
 	}
-	return out, nil
+	return out, eng, nil
+}
+
+// addProxyHints adds to a failed policy-host check the proxy in front of
+// the policy host (Cloudflare's orange cloud) when the domain's zone is
+// at such a provider: a likely cause the fetch alone cannot see.
+func addProxyHints(c *cli.Context, eng *engine.Engine, targets []checkTarget, reports []check.Report) {
+	for i, t := range targets {
+		for j, res := range reports[i].Results {
+			if res.Check != "policy-host" || res.Verdict != check.Fail || t.provider == "" {
+				continue
+			}
+			if hint := eng.ProxyHint(c.Context, t.zone, t.provider, t.domain, false); hint != "" {
+				reports[i].Results[j].Reason += "; " + hint
+			}
+		}
+	}
 }
 
 func writeReports(c *cli.Context, e env, reports []check.Report) error {

@@ -187,8 +187,10 @@ func (e *Engine) gateHolds(ctx context.Context, p reconcile.Plan, held map[strin
 	}
 	var todo []reconcile.Hold
 	seen := map[reconcile.Hold]bool{}
+	zoneOf := map[string][2]string{} // domain -> zone, provider
 	for _, zp := range p.Zones {
 		for _, c := range zp.Changes {
+			zoneOf[c.Domain] = [2]string{zp.Zone, zp.Provider}
 			h := reconcile.Hold{Domain: c.Domain, Kind: c.Kind}
 			if c.Gated && (c.Action == reconcile.Create || c.Action == reconcile.Update) && !seen[h] && (publishing == nil || !publishing(c.Domain)) {
 				seen[h] = true
@@ -209,10 +211,11 @@ func (e *Engine) gateHolds(ctx context.Context, p reconcile.Plan, held map[strin
 		f, err := e.gate.FetchPolicy(ctx, d)
 		switch {
 		case err != nil:
-			reasons[i] = err.Error() + "; the id is published once senders can fetch the policy: rerun later"
+			reasons[i] = err.Error() + withHint(e.ProxyHint(ctx, zoneOf[d][0], zoneOf[d][1], d, false)) + "; the id is published once senders can fetch the policy: rerun later"
 		case !f.Policy.Equal(p.Expected[d]):
 			o, n := policyDiff(f.Policy.Normalize(), p.Expected[d])
-			reasons[i] = fmt.Sprintf("https://mta-sts.%s/.well-known/mta-sts.txt serves another policy (%s, not %s); the id waits until the new policy is served", d, strings.Join(o, ", "), strings.Join(n, ", "))
+			reasons[i] = fmt.Sprintf("https://mta-sts.%s/.well-known/mta-sts.txt serves another policy (%s, not %s)%s; the id waits until the new policy is served",
+				d, strings.Join(o, ", "), strings.Join(n, ", "), withHint(e.ProxyHint(ctx, zoneOf[d][0], zoneOf[d][1], d, true)))
 		}
 	})
 	out := map[reconcile.Hold]string{}
@@ -222,4 +225,40 @@ func (e *Engine) gateHolds(ctx context.Context, p reconcile.Plan, held map[strin
 		}
 	}
 	return out
+}
+
+// ProxyHint names a proxy in front of mta-sts.<domain> as the likely cause
+// of a failed policy fetch, and how to turn it off, when the domain's zone
+// is at a provider with one (Cloudflare's orange cloud answers HTTPS with
+// Cloudflare's certificate, and may serve a cached policy). It asks the
+// provider: a proxied record gets a definite hint, a record that is not
+// proxied none; when the provider cannot tell, a hint says what to look
+// at unless onlyIfSure. "" when there is nothing to say.
+func (e *Engine) ProxyHint(ctx context.Context, zone, provider, domain string, onlyIfSure bool) string {
+	p := e.providers[provider]
+	if p == nil || zone == "" {
+		return ""
+	}
+	name := "mta-sts." + domain
+	proxied, known, err := p.Proxied(ctx, zone, name)
+	switch {
+	case err == nil && !known:
+		return "" // no proxy at this provider
+	case err == nil && proxied:
+		return fmt.Sprintf("%s is proxied by Cloudflare (orange cloud), so senders reach Cloudflare, not your policy host: "+
+			"set the record's Proxy status to DNS only (dashboard: DNS → Records → %s → Edit), or PATCH it with \"proxied\": false", name, name)
+	case err == nil:
+		return ""
+	case onlyIfSure:
+		return ""
+	}
+	return fmt.Sprintf("if %s is proxied by Cloudflare (orange cloud), that is a likely cause: set its Proxy status to DNS only (could not read it: %v)", name, err)
+}
+
+// withHint appends a hint to a reason.
+func withHint(hint string) string {
+	if hint == "" {
+		return ""
+	}
+	return "; " + hint
 }

@@ -147,6 +147,25 @@ func (s *Server) SeedRaw(zoneName, name, typ, content string, ttl int) error {
 	return nil
 }
 
+// SetProxied turns Cloudflare's proxy (the orange cloud) on or off for
+// every record at name in the zone, as the dashboard's toggle does.
+func (s *Server) SetProxied(zoneName, name string, proxied bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	z := s.byName[canonicalZone(zoneName)]
+	if z == nil {
+		return fmt.Errorf("cloudflarefake: no zone %s", zoneName)
+	}
+	recs := z.byName[normalizeName(name, z.Name)]
+	if len(recs) == 0 {
+		return fmt.Errorf("cloudflarefake: no record at %s in %s", name, zoneName)
+	}
+	for _, r := range recs {
+		r.Proxied = proxied
+	}
+	return nil
+}
+
 // Dump returns the zone's records as DNS would serve them, one canonical
 // presentation line each, sorted.
 func (s *Server) Dump(zoneName string) []string {
