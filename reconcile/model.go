@@ -26,6 +26,10 @@ type Step struct {
 	Domain string `json:"domain,omitempty"`
 	// MailcowSTS is a mailcow policy step's entry.
 	MailcowSTS *MailcowSTS `json:"-"`
+	// Seen fingerprints what the step replaces as the plan saw it
+	// (Fingerprint of the file's or served policy's bytes; "" when there
+	// was none), so a saved plan notices when it moved.
+	Seen string `json:"-"`
 }
 
 // Step kinds.

@@ -32,6 +32,9 @@ type Change struct {
 	Old      []string `json:"old"`
 	New      []string `json:"new"`
 	Reason   string   `json:"reason,omitempty"`
+	// Why says what made the new value: for a policy id, the policy fields
+	// that changed.
+	Why string `json:"why,omitempty"`
 
 	// Gated: the publish gate decides whether it may go out (its kind is
 	// Gated).
@@ -61,6 +64,10 @@ type ZonePlan struct {
 	// ConfirmedByDNS says the zone was found in sync from DNS answers alone,
 	// without reading it through the provider.
 	ConfirmedByDNS bool
+	// Seen are the live records the plan was made from at the names of
+	// its kinds (signer-made DNSSEC records left out): what a saved plan
+	// checks before it is applied.
+	Seen []Record
 	// Err is set when the zone could not be planned (its read failed).
 	Err error
 }
@@ -97,6 +104,11 @@ func PlanZone(spec Spec, zone, provider string, domains []Domain, live []Record)
 				continue
 			}
 			planned[sl.name] = true
+			for _, r := range byName[sl.name] {
+				if !dnssecTypes[r.Type] {
+					zp.Seen = append(zp.Seen, r)
+				}
+			}
 			cs := spec.diffSlot(sl, byName[sl.name])
 			for i := range cs {
 				cs[i].Domain, cs[i].Zone, cs[i].Provider, cs[i].Kind, cs[i].Gated = d.Name, zone, provider, sl.kind.Name, sl.kind.Gated
@@ -128,6 +140,10 @@ func PlanZone(spec Spec, zone, provider string, domains []Domain, live []Record)
 		}
 		zp.Changes = append(zp.Changes, changes...)
 	}
+	sort.SliceStable(zp.Seen, func(i, j int) bool {
+		a, b := zp.Seen[i], zp.Seen[j]
+		return a.Name+"\x00"+a.Type+"\x00"+a.Value < b.Name+"\x00"+b.Type+"\x00"+b.Value
+	})
 	return zp
 }
 

@@ -23,7 +23,10 @@ type Report struct {
 	Retired []string
 	// MailcowPolicies lists the domains whose mailcow entry was written.
 	MailcowPolicies []string
-	Err             error
+	// HeldAtApply are the changes of a saved plan the publish gate held
+	// back at apply time (apply may do less than the plan, never more).
+	HeldAtApply []reconcile.Change
+	Err         error
 }
 
 // Apply publishes the policy, then writes every zone's changes. A zone that
@@ -46,7 +49,14 @@ func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 	}
 	// The gate for TLSA: the key each host serves now must stay published.
 	run.Plan = reconcile.Withhold(run.Plan, e.daneHolds(ctx, run.Plan))
-	errs := mailcowErrs
+	e.writeZones(ctx, run, &rep, mailcowErrs)
+	return rep
+}
+
+// writeZones writes every zone's pending changes, each zone within its
+// provider account's slots. Zones whose read failed at plan time count as
+// failures.
+func (e *Engine) writeZones(ctx context.Context, run *Run, rep *Report, errs []error) {
 	var todo []reconcile.ZonePlan
 	for _, zp := range run.Plan.Zones {
 		switch {
@@ -79,7 +89,6 @@ func (e *Engine) Apply(ctx context.Context, run *Run) Report {
 	rep.Results = results
 	rep.Retired = retired(run.Plan, results)
 	rep.Err = errors.Join(errs...)
-	return rep
 }
 
 // publish writes the policy where senders fetch it. The policy file is one

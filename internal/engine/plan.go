@@ -43,7 +43,8 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	run := &Run{Plan: reconcile.Plan{Expected: map[string]mtasts.Policy{}, AliasOf: map[string]string{}}}
 	run.Plan.Skipped = inv.Skipped
 	run.Plan.Warnings = append(append(run.Plan.Warnings, e.cfg.Warnings...), inv.Warnings...)
-	if err := e.policySteps(ctx, inv, run); err != nil {
+	prev := map[string]mtasts.Policy{}
+	if err := e.policySteps(ctx, inv, run, prev); err != nil {
 		return nil, err
 	}
 	dr := e.dane(ctx)
@@ -123,6 +124,7 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 		st.zoneDone(zi.zone, zi.provider, nil, "via", "provider", "changes", len(plans[i].Changes))
 	})
 	for i := range plans {
+		explainIDs(&plans[i], prev, run.Plan.Expected)
 		if len(plans[i].Domains) > 0 || len(plans[i].Changes) > 0 || plans[i].Err != nil {
 			run.Plan.Zones = append(run.Plan.Zones, plans[i])
 		}
@@ -274,11 +276,14 @@ func (e *Engine) spec(inv Inventory, extra []reconcile.Kind) reconcile.Spec {
 
 // policySteps plans publishing the policy: writing policy.file, or adding
 // and editing mailcow's MTA-STS entries.
-func (e *Engine) policySteps(ctx context.Context, inv Inventory, run *Run) error {
+//
+// prev gets the policy each domain served before this run, where known:
+// what an id change is explained against.
+func (e *Engine) policySteps(ctx context.Context, inv Inventory, run *Run, prev map[string]mtasts.Policy) error {
 	switch e.cfg.PolicySource() {
 	case config.PolicyFromConfig:
 		if e.cfg.Policy.Dir != "" {
-			e.policyDirSteps(inv, run)
+			e.policyDirSteps(inv, run, prev)
 			return nil
 		}
 		if e.cfg.Policy.File == "" {
@@ -290,11 +295,16 @@ func (e *Engine) policySteps(ctx context.Context, inv Inventory, run *Run) error
 			return fmt.Errorf("policy.file: %w", err)
 		}
 		run.Plan.Warnings = append(run.Plan.Warnings, lifecycle.ChangeWarnings("policy.file "+e.cfg.Policy.File, old, p, e.opts.Now())...)
+		if old.Mode != "" {
+			for _, t := range inv.Targets {
+				prev[t.Domain] = old
+			}
+		}
 		if changed {
 			run.Plan.Steps = append(run.Plan.Steps, step)
 		}
 	case config.PolicyMailcowManaged:
-		return e.mailcowSteps(ctx, inv, run)
+		return e.mailcowSteps(ctx, inv, run, prev)
 	}
 	return nil
 }
@@ -302,7 +312,7 @@ func (e *Engine) policySteps(ctx context.Context, inv Inventory, run *Run) error
 // mailcowSteps compares the policy mailcow serves for each of its domains
 // with the config's: mailcow's API cannot read its MTA-STS entries back,
 // but what it serves is what senders see.
-func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) error {
+func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run, prev map[string]mtasts.Policy) error {
 	var targets []Target
 	for _, t := range inv.Targets {
 		if t.fromMailcow && t.Err == nil {
@@ -311,6 +321,7 @@ func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) erro
 	}
 	steps := make([]*reconcile.Step, len(targets))
 	warnings := make([][]string, len(targets))
+	served := make([]mtasts.Policy, len(targets))
 	errs := make([]error, len(targets))
 	e.each(len(targets), func(i int) {
 		t := targets[i]
@@ -325,25 +336,32 @@ func (e *Engine) mailcowSteps(ctx context.Context, inv Inventory, run *Run) erro
 			errs[i] = fmt.Errorf("domain %s: reading the policy mailcow serves: %w", t.Domain, err)
 			return
 		}
-		served, _, err := mtasts.ParsePolicy(body)
-		if err == nil && served.Equal(t.Policy) {
+		pol, _, err := mtasts.ParsePolicy(body)
+		if err == nil {
+			served[i] = pol.Normalize()
+		}
+		if err == nil && pol.Equal(t.Policy) {
 			return
 		}
-		step := &reconcile.Step{Kind: reconcile.StepMailcowPolicy, Target: t.Domain, Action: reconcile.Update, MailcowSTS: want}
+		step := &reconcile.Step{Kind: reconcile.StepMailcowPolicy, Target: t.Domain, Action: reconcile.Update, MailcowSTS: want,
+			Seen: reconcile.FingerprintBytes(body)}
 		if err == nil && t.Retire == nil {
-			warnings[i] = lifecycle.ChangeWarnings("mailcow's policy of "+t.Domain, served, t.Policy, e.opts.Now())
+			warnings[i] = lifecycle.ChangeWarnings("mailcow's policy of "+t.Domain, pol, t.Policy, e.opts.Now())
 		}
 		if err != nil {
 			step.Old, step.New = []string{"invalid: " + err.Error()}, []string{describe(t.Policy)}
 		} else {
-			step.Old, step.New = policyDiff(served.Normalize(), t.Policy)
+			step.Old, step.New = policyDiff(served[i], t.Policy)
 		}
 		steps[i] = step
 	})
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	for i := range targets {
+	for i, t := range targets {
+		if served[i].Mode != "" {
+			prev[t.Domain] = served[i]
+		}
 		run.Plan.Warnings = append(run.Plan.Warnings, warnings[i]...)
 		if steps[i] != nil {
 			run.Plan.Steps = append(run.Plan.Steps, *steps[i])
@@ -374,6 +392,48 @@ func policyDiff(old, new mtasts.Policy) (o, n []string) {
 // a few hundred bytes.
 const MaxPolicyFile = 64 * safefile.KiB
 
+// policyWhy says what changed from old to new, for people: "policy: mode
+// testing -> enforce, max_age 604800 -> 1209600"; "" when nothing did.
+func policyWhy(old, new mtasts.Policy) string {
+	var parts []string
+	if old.Mode != new.Mode {
+		parts = append(parts, fmt.Sprintf("mode %s -> %s", old.Mode, new.Mode))
+	}
+	if old.MaxAge != new.MaxAge {
+		parts = append(parts, fmt.Sprintf("max_age %d -> %d", old.MaxAge, new.MaxAge))
+	}
+	if o, n := strings.Join(old.MX, ","), strings.Join(new.MX, ","); o != n {
+		parts = append(parts, fmt.Sprintf("mx %s -> %s", o, n))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "policy: " + strings.Join(parts, ", ")
+}
+
+// explainIDs says, on every change of a policy id in zp, why the id
+// changes: the policy fields that changed since the policy the old id
+// stands for, or, when the old id stands for no policy this run knows,
+// what the new one is.
+func explainIDs(zp *reconcile.ZonePlan, prev, expected map[string]mtasts.Policy) {
+	for i, c := range zp.Changes {
+		if c.Kind != reconcile.KindSTS || c.Type != "TXT" || len(c.New) != 1 || (c.Action != reconcile.Update && c.Action != reconcile.Withheld) || len(c.Old) == 0 {
+			continue
+		}
+		cur, ok := expected[c.Domain]
+		if !ok {
+			continue
+		}
+		oldRec, _, err := mtasts.ParseSTSRecord(c.Old[0])
+		if p, known := prev[c.Domain]; known && err == nil && len(c.Old) == 1 && p.ID() == oldRec.ID {
+			zp.Changes[i].Why = policyWhy(p, cur)
+		}
+		if zp.Changes[i].Why == "" {
+			zp.Changes[i].Why = "policy: " + describe(cur)
+		}
+	}
+}
+
 // policyFileStep compares the policy file on disk with the one we render.
 // prev is the policy the file holds now (zero when none or unparsable):
 // the one senders may have cached.
@@ -388,6 +448,7 @@ func policyFileStep(path string, p mtasts.Policy) (step reconcile.Step, prev mta
 	case err != nil:
 		return step, prev, false, err
 	}
+	step.Seen = reconcile.FingerprintBytes(old)
 	op, _, perr := mtasts.ParsePolicy(old)
 	if perr == nil {
 		prev = op.Normalize()
@@ -398,6 +459,9 @@ func policyFileStep(path string, p mtasts.Policy) (step reconcile.Step, prev mta
 	step.Action = reconcile.Update
 	if perr == nil {
 		step.Old = []string{"id " + prev.ID()}
+		if why := policyWhy(prev, p); why != "" {
+			step.Reason = why
+		}
 	} else {
 		step.Old = []string{"unparsable: " + perr.Error()}
 	}

@@ -30,7 +30,7 @@ func PolicyDirFile(dir, domain string) string {
 // policyDirSteps compares each domain's file under policy.dir with the
 // policy the domain serves, and warns where a change leaves senders with
 // a cached policy that outlives it (grouped: one line per kind of change).
-func (e *Engine) policyDirSteps(inv Inventory, run *Run) {
+func (e *Engine) policyDirSteps(inv Inventory, run *Run, prev map[string]mtasts.Policy) {
 	type change struct{ old, new mtasts.Policy }
 	groups := map[string][]string{}
 	changes := map[string]change{}
@@ -44,6 +44,9 @@ func (e *Engine) policyDirSteps(inv Inventory, run *Run) {
 			// One domain's file is its own: apply tries to write it, and
 			// if that fails too, holds back only this domain's id.
 			step.Action, step.Old, changed = reconcile.Update, []string{"unreadable: " + err.Error()}, true
+		}
+		if old.Mode != "" {
+			prev[t.Domain] = old
 		}
 		// A retiring domain's own line says how long senders keep the old.
 		if old.Mode != "" && !old.Equal(t.Policy) && t.Retire == nil {

@@ -132,6 +132,9 @@ func changeText(c reconcile.Change) string {
 			s = list(c.Old, c.Type) + " kept for now"
 		}
 	}
+	if c.Why != "" {
+		s += "  (" + c.Why + ")"
+	}
 	if c.Reason != "" {
 		s += "  " + c.Reason
 	}
@@ -160,7 +163,12 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-type jsonZone struct {
+// FormatVersion is the version of the JSON document's shape (plan, show
+// and apply share it); it is also the saved plan file's format version.
+const FormatVersion = 1
+
+// ZoneDoc is one zone in the JSON document.
+type ZoneDoc struct {
 	Zone           string   `json:"zone"`
 	Provider       string   `json:"provider"`
 	Domains        []string `json:"domains"`
@@ -169,20 +177,33 @@ type jsonZone struct {
 	Error          string   `json:"error,omitempty"`
 }
 
-type jsonPlan struct {
-	Steps    []reconcile.Step       `json:"steps"`
-	Changes  []reconcile.Change     `json:"changes"`
-	Zones    []jsonZone             `json:"zones"`
-	Skipped  []reconcile.Skipped    `json:"skipped"`
-	Retiring []reconcile.Retirement `json:"retiring"`
-	Orphans  []reconcile.Orphan     `json:"orphans"`
-	Warnings []string               `json:"warnings"`
-	Summary  reconcile.Summary      `json:"summary"`
+// Saved says where a saved plan came from.
+type Saved struct {
+	File         string `json:"file"`
+	Created      string `json:"created"`
+	ToolVersion  string `json:"tool_version"`
+	ConfigPath   string `json:"config"`
+	ConfigSHA256 string `json:"config_sha256"`
 }
 
-// JSON writes the plan as one JSON document.
-func JSON(w io.Writer, p reconcile.Plan) error {
-	doc := jsonPlan{Steps: p.Steps, Changes: []reconcile.Change{}, Zones: []jsonZone{}, Skipped: p.Skipped, Warnings: p.Warnings, Summary: p.Summary()}
+// Doc is the JSON document of a plan: plan, show and apply print it, apply
+// with what happened added (embed Doc in a struct with more fields).
+type Doc struct {
+	FormatVersion int                    `json:"format_version"`
+	Saved         *Saved                 `json:"saved,omitempty"`
+	Steps         []reconcile.Step       `json:"steps"`
+	Changes       []reconcile.Change     `json:"changes"`
+	Zones         []ZoneDoc              `json:"zones"`
+	Skipped       []reconcile.Skipped    `json:"skipped"`
+	Retiring      []reconcile.Retirement `json:"retiring"`
+	Orphans       []reconcile.Orphan     `json:"orphans"`
+	Warnings      []string               `json:"warnings"`
+	Summary       reconcile.Summary      `json:"summary"`
+}
+
+// NewDoc returns p's JSON document, every list non-nil.
+func NewDoc(p reconcile.Plan) Doc {
+	doc := Doc{FormatVersion: FormatVersion, Steps: p.Steps, Changes: []reconcile.Change{}, Zones: []ZoneDoc{}, Skipped: p.Skipped, Warnings: p.Warnings, Summary: p.Summary()}
 	if doc.Steps == nil {
 		doc.Steps = []reconcile.Step{}
 	}
@@ -200,19 +221,35 @@ func JSON(w io.Writer, p reconcile.Plan) error {
 		doc.Warnings = []string{}
 	}
 	for _, z := range p.Zones {
-		jz := jsonZone{Zone: z.Zone, Provider: z.Provider, Domains: nonNil(z.Domains), InSync: nonNil(z.InSync), ConfirmedByDNS: z.ConfirmedByDNS}
+		jz := ZoneDoc{Zone: z.Zone, Provider: z.Provider, Domains: nonNil(z.Domains), InSync: nonNil(z.InSync), ConfirmedByDNS: z.ConfirmedByDNS}
 		if z.Err != nil {
 			jz.Error = z.Err.Error()
 		}
 		doc.Zones = append(doc.Zones, jz)
 		for _, c := range z.Changes {
-			c.Old, c.New = nonNil(c.Old), nonNil(c.New)
-			doc.Changes = append(doc.Changes, c)
+			doc.Changes = append(doc.Changes, ChangeDoc(c))
 		}
 	}
+	return doc
+}
+
+// ChangeDoc returns c ready for JSON: old and new never null.
+func ChangeDoc(c reconcile.Change) reconcile.Change {
+	c.Old, c.New = nonNil(c.Old), nonNil(c.New)
+	return c
+}
+
+// JSON writes the plan as one JSON document (Doc).
+func JSON(w io.Writer, p reconcile.Plan) error {
+	return Encode(w, NewDoc(p))
+}
+
+// Encode writes v as indented JSON.
+func Encode(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 func nonNil(s []string) []string {

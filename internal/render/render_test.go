@@ -50,8 +50,15 @@ func samplePlan() Plan {
 	com := PlanZone(s, "example.com", "files", []Domain{{Name: "example.com", PolicyID: id}},
 		recs("mta-sts.example.com. CNAME mail.example.com.", "_mta-sts.example.com. TXT "+stsTXT, "_smtp._tls.example.com. TXT "+rptTXT))
 	com.ConfirmedByDNS = true
+	// The engine says why an id changes.
+	const why = "policy: mode testing -> enforce, max_age 604800 -> 1209600"
+	for i, c := range org.Changes {
+		if c.Kind == KindSTS && c.Action == Update {
+			org.Changes[i].Why = why
+		}
+	}
 	p := Plan{
-		Steps: []Step{{Kind: "policy-file", Target: "/srv/www/.well-known/mta-sts.txt", Action: Update, Old: []string{"id old"}, New: []string{"id " + id}}},
+		Steps: []Step{{Kind: "policy-file", Target: "/srv/www/.well-known/mta-sts.txt", Action: Update, Old: []string{"id old"}, New: []string{"id " + id}, Reason: why}},
 		Zones: []ZonePlan{org, net, com, {Zone: "example.info", Provider: "cf", Domains: []string{"example.info"},
 			Err: errors.New("reading zone example.info: HTTP 500")}},
 		Skipped:  []Skipped{{Domain: "backup.example", Reason: "this mailcow is only backup MX for it"}},
