@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,17 +44,26 @@ func newApp(e env) *cli.App {
 				Name:  "plan",
 				Usage: "show what apply would change, and why (changes nothing)",
 				Flags: []cli.Flag{domainFlag, outputFlag, &cli.BoolFlag{Name: "no-publish-gate", Usage: "publish ids without first fetching their policy over HTTPS"}, &cli.BoolFlag{Name: "no-dns-shortcut", Usage: "always read zones through the provider API, even when DNS already shows the desired records"},
-					&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when in sync, 2 when changes are pending, 1 on error"}},
+					&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when in sync, 2 when changes are pending, 1 on error"},
+					&cli.StringFlag{Name: "out", Usage: "also save the plan to `FILE`, for show and apply FILE"}},
 				Action: func(c *cli.Context) error { return cmdPlan(c, e) },
 			},
 			{
-				Name:  "apply",
-				Usage: "make every domain's records match the config (safe to run from cron)",
+				Name:      "apply",
+				Usage:     "make every domain's records match the config (safe to run from cron), or apply exactly a saved plan",
+				ArgsUsage: "[PLANFILE]",
 				Flags: []cli.Flag{domainFlag, outputFlag, &cli.BoolFlag{Name: "no-publish-gate", Usage: "publish ids without first fetching their policy over HTTPS"}, &cli.BoolFlag{Name: "no-dns-shortcut", Usage: "always read zones through the provider API, even when DNS already shows the desired records"},
 					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing when nothing changed"},
 					&cli.DurationFlag{Name: "lock-wait", Usage: "how long to wait for another run's lock (0: fail at once)"},
 					&cli.StringFlag{Name: "metrics-file", Usage: "also write the run's Prometheus metrics to `FILE` (atomically, for node_exporter's textfile collector)"}},
 				Action: func(c *cli.Context) error { return cmdApply(c, e) },
+			},
+			{
+				Name:      "show",
+				Usage:     "print a saved plan (no network, no config)",
+				ArgsUsage: "PLANFILE",
+				Flags:     []cli.Flag{outputFlag},
+				Action:    func(c *cli.Context) error { return cmdShow(c, e) },
 			},
 			{
 				Name:   "policy",
@@ -263,7 +271,7 @@ func writePlan(c *cli.Context, e env, p reconcile.Plan) error {
 }
 
 func cmdPlan(c *cli.Context, e env) error {
-	_, eng, err := prepare(c, e)
+	cfg, eng, err := prepare(c, e)
 	if err != nil {
 		return err
 	}
@@ -274,6 +282,11 @@ func cmdPlan(c *cli.Context, e env) error {
 	}
 	if err := writePlan(c, e, run.Plan); err != nil {
 		return err
+	}
+	if out := c.String("out"); out != "" {
+		if err := savePlan(out, cfg, run.Plan, e); err != nil {
+			return fail(err, exitError)
+		}
 	}
 	eng.Summary(run, time.Since(start)).Log(eng.Log())
 	sum := run.Plan.Summary()
@@ -287,26 +300,21 @@ func cmdPlan(c *cli.Context, e env) error {
 }
 
 func cmdApply(c *cli.Context, e env) error {
+	if c.NArg() == 1 {
+		return cmdApplySaved(c, e, c.Args().First())
+	}
 	cfg, eng, err := prepare(c, e)
 	if err != nil {
 		return err
 	}
-	unlock, err := lock(c.Context, lockPath(cfg.Path), c.Duration("lock-wait"))
-	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
-		unlock, err = lock(c.Context, fallbackLockPath(cfg.Path), c.Duration("lock-wait"))
-	}
+	unlock, err := lockConfig(c, cfg.Path)
 	if err != nil {
-		return fail(err, exitError)
+		return err
 	}
 	defer unlock()
-	// A metrics file that is not ours is refused before anything changes;
-	// one of ours remembers the last successful apply.
-	var prevMetrics map[string]*dto.MetricFamily
-	metricsFile := c.String("metrics-file")
-	if metricsFile != "" {
-		if prevMetrics, err = metrics.ReadOurs(metricsFile); err != nil {
-			return fail(fmt.Errorf("--metrics-file: %w", err), exitError)
-		}
+	metricsFile, prevMetrics, err := readApplyMetrics(c)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	run, err := eng.Plan(c.Context)
@@ -323,7 +331,7 @@ func cmdApply(c *cli.Context, e env) error {
 	summary := eng.Summary(run, time.Since(start))
 	summary.Log(eng.Log())
 	if !quiet {
-		if err := writeApply(c, e, run.Plan, rep, summary); err != nil {
+		if err := writeApply(c, e, run.Plan, rep, summary, nil); err != nil {
 			return err
 		}
 	}
@@ -333,6 +341,25 @@ func cmdApply(c *cli.Context, e env) error {
 	}); err != nil {
 		return fail(errors.Join(rep.Err, err), exitError)
 	}
+	return applyExit(c, rep, sum)
+}
+
+// lockConfig takes the lock of the config at path: two applies on one
+// config never overlap.
+func lockConfig(c *cli.Context, path string) (unlock func(), err error) {
+	unlock, err = lock(c.Context, lockPath(path), c.Duration("lock-wait"))
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		unlock, err = lock(c.Context, fallbackLockPath(path), c.Duration("lock-wait"))
+	}
+	if err != nil {
+		return nil, fail(err, exitError)
+	}
+	return unlock, nil
+}
+
+// applyExit is apply's exit: 1 on any error, a conflict left alone, or an
+// interrupt.
+func applyExit(c *cli.Context, rep engine.Report, sum reconcile.Summary) error {
 	switch {
 	case rep.Err != nil:
 		return fail(rep.Err, exitError)
@@ -342,6 +369,20 @@ func cmdApply(c *cli.Context, e env) error {
 		return fail(fmt.Errorf("interrupted: %w", c.Context.Err()), exitError)
 	}
 	return nil
+}
+
+// readApplyMetrics reads the --metrics-file of a previous apply: a file
+// that is not ours is refused before anything changes; one of ours
+// remembers the last successful apply.
+func readApplyMetrics(c *cli.Context) (path string, prev map[string]*dto.MetricFamily, err error) {
+	path = c.String("metrics-file")
+	if path == "" {
+		return "", nil, nil
+	}
+	if prev, err = metrics.ReadOurs(path); err != nil {
+		return "", nil, fail(fmt.Errorf("--metrics-file: %w", err), exitError)
+	}
+	return path, prev, nil
 }
 
 // writeApplyMetrics writes an apply run's metrics to path, if one was given.
@@ -373,15 +414,22 @@ func checkOutput(c *cli.Context) error {
 	return usageError{msg: fmt.Sprintf("--output %q: want %s", c.String("output"), want), help: c.App.Name + " " + c.Command.Name}
 }
 
-// writeApply prints the plan that was applied and what came of it.
-func writeApply(c *cli.Context, e env, p reconcile.Plan, rep engine.Report, sum engine.Summary) error {
+// writeApply prints the plan that was applied and what came of it; saved
+// says where a saved plan came from (nil for a fresh one).
+func writeApply(c *cli.Context, e env, p reconcile.Plan, rep engine.Report, sum engine.Summary, saved *render.Saved) error {
 	if c.String("output") == "json" {
-		return writeApplyJSON(e.stdout, p, rep, sum)
+		return writeApplyJSON(e.stdout, p, rep, sum, saved)
+	}
+	if saved != nil {
+		writeSavedHead(e.stdout, *saved)
 	}
 	if err := render.Text(e.stdout, p, style(c, e)); err != nil {
 		return err
 	}
 	applied, zones := 0, 0
+	for _, ch := range rep.HeldAtApply {
+		fmt.Fprintf(e.stdout, "Held back at apply time: %s %s (%s).\n", ch.Name, ch.Type, ch.Reason)
+	}
 	for _, d := range rep.MailcowPolicies {
 		fmt.Fprintf(e.stdout, "mailcow policy of %s written.\n", d)
 	}
@@ -406,31 +454,38 @@ func writeApply(c *cli.Context, e env, p reconcile.Plan, rep engine.Report, sum 
 	return nil
 }
 
-func writeApplyJSON(w io.Writer, p reconcile.Plan, rep engine.Report, sum engine.Summary) error {
-	type zoneResult struct {
-		Zone       string             `json:"zone"`
-		Provider   string             `json:"provider"`
-		Applied    []reconcile.Change `json:"applied"`
-		NotApplied []reconcile.Change `json:"not_applied"`
-		Error      string             `json:"error,omitempty"`
+// applyJSON is the JSON document of apply: the plan's document plus what
+// happened.
+type applyJSON struct {
+	render.Doc
+	PolicyFile string `json:"policy_file,omitempty"`
+	// PolicyFiles are the files written under policy.dir.
+	PolicyFiles []string `json:"policy_files,omitempty"`
+	// Retired are the domains whose records were removed: they can leave
+	// retire: (and mailcow).
+	Retired         []string           `json:"retired,omitempty"`
+	MailcowPolicies []string           `json:"mailcow_policies"`
+	HeldAtApply     []reconcile.Change `json:"held_at_apply"`
+	Results         []zoneResult       `json:"results"`
+	Run             engine.Summary     `json:"run"`
+	Error           string             `json:"error,omitempty"`
+}
+
+type zoneResult struct {
+	Zone       string             `json:"zone"`
+	Provider   string             `json:"provider"`
+	Applied    []reconcile.Change `json:"applied"`
+	NotApplied []reconcile.Change `json:"not_applied"`
+	Error      string             `json:"error,omitempty"`
+}
+
+func writeApplyJSON(w io.Writer, p reconcile.Plan, rep engine.Report, sum engine.Summary, saved *render.Saved) error {
+	doc := applyJSON{Doc: render.NewDoc(p), Results: []zoneResult{}, PolicyFile: rep.PolicyFile, PolicyFiles: rep.PolicyFiles, Retired: rep.Retired, Run: sum,
+		MailcowPolicies: rep.MailcowPolicies, HeldAtApply: orEmpty(rep.HeldAtApply)}
+	doc.Saved = saved
+	if doc.MailcowPolicies == nil {
+		doc.MailcowPolicies = []string{}
 	}
-	doc := struct {
-		Plan       json.RawMessage `json:"plan"`
-		PolicyFile string          `json:"policy_file,omitempty"`
-		// PolicyFiles are the files written under policy.dir.
-		PolicyFiles []string `json:"policy_files,omitempty"`
-		// Retired are the domains whose records were removed: they can
-		// leave retire: (and mailcow).
-		Retired []string       `json:"retired,omitempty"`
-		Results []zoneResult   `json:"results"`
-		Run     engine.Summary `json:"run"`
-		Error   string         `json:"error,omitempty"`
-	}{Results: []zoneResult{}, PolicyFile: rep.PolicyFile, PolicyFiles: rep.PolicyFiles, Retired: rep.Retired, Run: sum}
-	var buf jsonBuffer
-	if err := render.JSON(&buf, p); err != nil {
-		return err
-	}
-	doc.Plan = json.RawMessage(buf)
 	for _, r := range rep.Results {
 		zr := zoneResult{Zone: r.Zone, Provider: r.Provider, Applied: orEmpty(r.Applied), NotApplied: orEmpty(r.NotApplied)}
 		if r.Err != nil {
@@ -441,20 +496,15 @@ func writeApplyJSON(w io.Writer, p reconcile.Plan, rep engine.Report, sum engine
 	if rep.Err != nil {
 		doc.Error = rep.Err.Error()
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return render.Encode(w, doc)
 }
 
-type jsonBuffer []byte
-
-func (b *jsonBuffer) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
-
-func orEmpty(c []reconcile.Change) []reconcile.Change {
-	if c == nil {
-		return []reconcile.Change{}
+func orEmpty(cs []reconcile.Change) []reconcile.Change {
+	out := make([]reconcile.Change, len(cs))
+	for i, c := range cs {
+		out[i] = render.ChangeDoc(c)
 	}
-	return c
+	return out
 }
 
 func cmdPolicy(c *cli.Context, e env) error {

@@ -382,7 +382,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"paln"}, `mtasts-sync: unknown command "paln"; did you mean "plan"? (see mtasts-sync --help)`},
 		{[]string{"--config", "x.yaml", "aply"}, `mtasts-sync: unknown command "aply"; did you mean "apply"? (see mtasts-sync --help)`},
-		{[]string{"frobnicate"}, `mtasts-sync: unknown command "frobnicate"; the commands are plan, apply, policy, domains, check, version, validate, completion, man (see mtasts-sync --help)`},
+		{[]string{"frobnicate"}, `mtasts-sync: unknown command "frobnicate"; the commands are plan, apply, show, policy, domains, check, version, validate, completion, man (see mtasts-sync --help)`},
 		{[]string{"help", "domian"}, `mtasts-sync: unknown command "domian"; did you mean "domains"? (see mtasts-sync --help)`},
 		{[]string{"plan", "--detailed-exitcod"}, `mtasts-sync: unknown flag --detailed-exitcod for plan; did you mean --detailed-exitcode? (see mtasts-sync plan --help)`},
 		{[]string{"--confg", "x.yaml", "plan"}, `mtasts-sync: unknown flag --confg; did you mean --config? (see mtasts-sync --help)`},
@@ -395,7 +395,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"apply", "--lock-wait", "5"}, `mtasts-sync: --lock-wait "5": want a duration with its unit, e.g. 30s, 5m or 1h (see mtasts-sync apply --help)`},
 		{[]string{"domains", "-o", "yaml"}, `mtasts-sync: --output "yaml": want text or json (see mtasts-sync domains --help)`},
 		{[]string{"-x", "plan"}, `mtasts-sync: unknown flag -x (see mtasts-sync --help)`},
-		{[]string{"-c", "x.yaml"}, `mtasts-sync: no command given; name one of plan, apply, policy, domains, check, version, validate, completion, man (see mtasts-sync --help)`},
+		{[]string{"-c", "x.yaml"}, `mtasts-sync: no command given; name one of plan, apply, show, policy, domains, check, version, validate, completion, man (see mtasts-sync --help)`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := cliRun{}.run(t, tc.args...)

@@ -276,12 +276,10 @@ func benchConfig(t testing.TB, dir string, s benchSettings, bf *benchFake, layou
 
 // applyDoc is the part of `apply --output json` the harness reads.
 type applyDoc struct {
-	Plan struct {
-		Summary struct {
-			Create, Update, Delete, Conflict, Withheld, Errors int
-			InSync                                             int `json:"in_sync"`
-		} `json:"summary"`
-	} `json:"plan"`
+	Summary struct {
+		Create, Update, Delete, Conflict, Withheld, Errors int
+		InSync                                             int `json:"in_sync"`
+	} `json:"summary"`
 	Results []struct {
 		Zone    string            `json:"zone"`
 		Applied []json.RawMessage `json:"applied"`
@@ -292,7 +290,7 @@ type applyDoc struct {
 }
 
 func (d applyDoc) changes() int {
-	s := d.Plan.Summary
+	s := d.Summary
 	return s.Create + s.Update + s.Delete + s.Conflict + s.Withheld
 }
 
@@ -419,8 +417,8 @@ func runScenario(t testing.TB, s benchSettings, typ string, shape benchShape, la
 		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
 			t.Fatalf("%s: output is not JSON: %v\n%.2000s", kase, err, out.String())
 		}
-		if doc.Error != "" || doc.Plan.Summary.Errors > 0 {
-			t.Fatalf("%s: %s (%d errors)", kase, doc.Error, doc.Plan.Summary.Errors)
+		if doc.Error != "" || doc.Summary.Errors > 0 {
+			t.Fatalf("%s: %s (%d errors)", kase, doc.Error, doc.Summary.Errors)
 		}
 		row := benchRow{provider: typ, shape: shape.String(), layout: layout, kase: kase, wall: wall,
 			requests: bf.fake.Middleware().Total(), byKind: kinds(bf.fake.Middleware().Counts()), throttled: int(bf.throtl.Load())}
@@ -436,7 +434,7 @@ func runScenario(t testing.TB, s benchSettings, typ string, shape benchShape, la
 	}
 
 	first := measure("first run", "--no-dns-shortcut")
-	if n := first.Plan.Summary.Create; n < len(zones) {
+	if n := first.Summary.Create; n < len(zones) {
 		t.Errorf("first run created %d records, want one per name we own", n)
 	}
 	if noop := measure("no-op", "--no-dns-shortcut"); noop.changes() != 0 {
@@ -448,8 +446,8 @@ func runScenario(t testing.TB, s benchSettings, typ string, shape benchShape, la
 	if layout == "direct" {
 		wantUpdates = shape.zones * shape.perZone
 	}
-	if edit.Plan.Summary.Update != wantUpdates || edit.changes() != wantUpdates {
-		t.Errorf("max_age edit planned %d updates (%d changes), want %d", edit.Plan.Summary.Update, edit.changes(), wantUpdates)
+	if edit.Summary.Update != wantUpdates || edit.changes() != wantUpdates {
+		t.Errorf("max_age edit planned %d updates (%d changes), want %d", edit.Summary.Update, edit.changes(), wantUpdates)
 	}
 	short := measure("no-op, DNS shortcut", "--resolver", ns.Addr())
 	if short.changes() != 0 {

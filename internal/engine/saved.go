@@ -10,6 +10,7 @@ import (
 
 	"github.com/mtasts-sync/mtasts-sync/internal/mailcow"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
 
@@ -136,7 +137,7 @@ func (e *Engine) checkSaved(ctx context.Context, run *Run) (map[string][]reconci
 func (e *Engine) stepMoved(ctx context.Context, st reconcile.Step) (msg string, applied bool, err error) {
 	switch st.Kind {
 	case reconcile.StepPolicyFile:
-		data, err := os.ReadFile(st.Target)
+		data, err := safefile.ReadFile(st.Target, MaxPolicyFile)
 		now := ""
 		switch {
 		case errors.Is(err, os.ErrNotExist):

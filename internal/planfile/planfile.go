@@ -17,13 +17,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/config"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
 
@@ -333,21 +333,13 @@ func Read(r io.Reader) (File, error) {
 	return f, nil
 }
 
-// Load reads the plan file at path.
+// Load reads the plan file at path (a regular file, at most 64 MiB).
 func Load(path string) (File, error) {
-	fh, err := os.Open(path)
+	data, err := safefile.ReadFile(path, maxSize)
 	if err != nil {
 		return File{}, err
 	}
-	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return File{}, err
-	}
-	if !fi.Mode().IsRegular() {
-		return File{}, fmt.Errorf("%s: not a regular file", path)
-	}
-	f, err := Read(fh)
+	f, err := Read(bytes.NewReader(data))
 	if err != nil {
 		return File{}, fmt.Errorf("%s: %w", path, err)
 	}

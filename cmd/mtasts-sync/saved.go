@@ -1,0 +1,171 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/config"
+	"github.com/mtasts-sync/mtasts-sync/internal/engine"
+	"github.com/mtasts-sync/mtasts-sync/internal/metrics"
+	"github.com/mtasts-sync/mtasts-sync/internal/planfile"
+	"github.com/mtasts-sync/mtasts-sync/internal/render"
+	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
+	"github.com/mtasts-sync/mtasts-sync/reconcile"
+)
+
+// Saved plans: `plan --out F` saves what it printed, `show F` prints it
+// again without any network, `apply F` applies exactly it or refuses.
+
+// savePlan writes p to path as a plan file.
+func savePlan(path string, cfg *config.Config, p reconcile.Plan, e env) error {
+	content, err := safefile.ReadFile(cfg.Path, config.MaxConfigFile)
+	if err != nil {
+		return fmt.Errorf("saving the plan: reading the config again: %w", err)
+	}
+	abs, err := filepath.Abs(cfg.Path)
+	if err != nil {
+		return fmt.Errorf("saving the plan: %w", err)
+	}
+	now := time.Now
+	if e.now != nil {
+		now = e.now
+	}
+	f := planfile.New(p, planfile.Meta{ToolVersion: buildVersion(), Created: now(), ConfigPath: abs, ConfigContent: content, Config: cfg})
+	data, err := f.Marshal()
+	if err != nil {
+		return fmt.Errorf("saving the plan: %w", err)
+	}
+	if err := safefile.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("saving the plan to %s: %w", path, err)
+	}
+	return nil
+}
+
+// loadPlan reads a plan file, or fails with exit code 1.
+func loadPlan(path string) (planfile.File, *render.Saved, error) {
+	f, err := planfile.Load(path)
+	if err != nil {
+		return planfile.File{}, nil, fail(fmt.Errorf("saved plan %s", err), exitError)
+	}
+	return f, &render.Saved{File: path, Created: f.Created.Format(time.RFC3339), ToolVersion: f.ToolVersion,
+		ConfigPath: f.Config.Path, ConfigSHA256: f.Config.SHA256}, nil
+}
+
+func writeSavedHead(w io.Writer, s render.Saved) {
+	fmt.Fprintf(w, "Saved plan %s, made %s by mtasts-sync %s from %s.\n", s.File, s.Created, s.ToolVersion, s.ConfigPath)
+}
+
+func cmdShow(c *cli.Context, e env) error {
+	if err := checkOutput(c); err != nil {
+		return err
+	}
+	f, saved, err := loadPlan(c.Args().First())
+	if err != nil {
+		return err
+	}
+	p := f.Plan()
+	if c.String("output") == "json" {
+		doc := render.NewDoc(p)
+		doc.Saved = saved
+		return render.Encode(e.stdout, doc)
+	}
+	writeSavedHead(e.stdout, *saved)
+	return render.Text(e.stdout, p, style(c, e))
+}
+
+// cmdApplySaved applies the plan saved at path, with the credentials of
+// the config it names (or --config) and nothing else from that config.
+func cmdApplySaved(c *cli.Context, e env, path string) error {
+	if err := checkOutput(c); err != nil {
+		return err
+	}
+	if len(c.StringSlice("domain")) > 0 {
+		return usageError{msg: "--domain cannot narrow a saved plan: it applies what was reviewed, all of it; run plan --domain … --out FILE instead", help: "mtasts-sync apply"}
+	}
+	f, saved, err := loadPlan(path)
+	if err != nil {
+		return err
+	}
+	cfgPath := f.Config.Path
+	if c.IsSet("config") {
+		cfgPath = c.String("config")
+	}
+	opts := engine.ConfigOptions()
+	opts.Now = e.now
+	cfg, err := config.Load(cfgPath, opts)
+	if err != nil {
+		return fail(fmt.Errorf("saved plan %s: its config: %w", path, err), exitError)
+	}
+	if err := providersMatch(f, cfg); err != nil {
+		return fail(err, exitError)
+	}
+	if content, err := safefile.ReadFile(cfg.Path, config.MaxConfigFile); err == nil && reconcile.FingerprintBytes(content) != f.Config.SHA256 {
+		fmt.Fprintf(e.stderr, "mtasts-sync: note: %s changed since the plan was made; apply takes only its credentials and applies the saved plan\n", cfg.Path)
+	}
+	eng, err := newEngine(c, e, cfg)
+	if err != nil {
+		return err
+	}
+	unlock, err := lockConfig(c, cfg.Path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	metricsFile, prevMetrics, err := readApplyMetrics(c)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	run := &engine.Run{Plan: f.Plan()}
+	rep, err := eng.ApplySaved(c.Context, run)
+	if err != nil {
+		return fail(fmt.Errorf("saved plan %s: %w", path, err), exitError)
+	}
+	summary := eng.Summary(run, time.Since(start))
+	summary.Log(eng.Log())
+	sum := run.Plan.Summary()
+	quiet := c.Bool("quiet") && !run.Plan.Pending() && sum.Conflict == 0 && sum.Errors == 0 && len(rep.HeldAtApply) == 0
+	if !quiet {
+		if err := writeApply(c, e, run.Plan, rep, summary, saved); err != nil {
+			return err
+		}
+	}
+	if err := writeApplyMetrics(metricsFile, prevMetrics, metrics.ApplyRun{
+		Plan: run.Plan, Results: rep.Results, Failed: rep.Err != nil || c.Context.Err() != nil,
+		API: summary.API, Duration: summary.Wall, Now: time.Now(),
+	}); err != nil {
+		return fail(errors.Join(rep.Err, err), exitError)
+	}
+	return applyExit(c, rep, sum)
+}
+
+// providersMatch refuses a config whose provider accounts the plan writes
+// through are gone, or changed type or non-secret settings (another
+// account, another server). New secrets are fine: that is what apply takes.
+func providersMatch(f planfile.File, cfg *config.Config) error {
+	names := make([]string, 0, len(f.Config.Providers))
+	for n := range f.Config.Providers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var moved []string
+	for _, n := range names {
+		pc, ok := cfg.Providers[n]
+		switch {
+		case !ok:
+			moved = append(moved, fmt.Sprintf("provider %s is no longer in %s", n, cfg.Path))
+		case planfile.ProviderPrint(pc) != f.Config.Providers[n]:
+			moved = append(moved, fmt.Sprintf("provider %s in %s changed its type or settings (another account or server)", n, cfg.Path))
+		}
+	}
+	if len(moved) > 0 {
+		return &engine.StaleError{Moved: moved}
+	}
+	return nil
+}
