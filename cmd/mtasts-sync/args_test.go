@@ -114,7 +114,7 @@ func TestGlobalFlagsParsedEverywhere(t *testing.T) {
 }
 
 // configFree are the commands that never read the config.
-var configFree = map[string]bool{"version": true, "completion": true, "man": true}
+var configFree = map[string]bool{"version": true, "completion": true, "man": true, "show": true}
 
 // TestConfigFlagBothPositions: --config and -c name the file read, before or
 // after the command, and beat MTASTS_SYNC_CONFIG.

@@ -132,11 +132,11 @@ func changeText(c reconcile.Change) string {
 			s = list(c.Old, c.Type) + " kept for now"
 		}
 	}
-	if c.Why != "" {
-		s += "  (" + c.Why + ")"
-	}
 	if c.Reason != "" {
 		s += "  " + c.Reason
+	}
+	if c.Why != "" {
+		s += "  (" + c.Why + ")"
 	}
 	return s
 }
