@@ -49,7 +49,7 @@ func edit(t *testing.T, tg *target, text, zone string, w reconcile.RRsetWrite) {
 	pc := cfg.Providers[tg.block.name]
 	o := tg.opts
 	o.BaseDir = cfg.Dir
-	p, err := providers.Build(withTimeout(t), pc.Name, pc.Type, pc.Settings, o)
+	p, err := providers.Build(withTimeout(t), pc.Name, pc.Type, pc.Values(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
