@@ -367,3 +367,56 @@ func TestMissingConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerfilePinned: every base image of the Dockerfile is pinned by a
+// sha256 digest, and .dockerignore keeps every package the binary is built
+// from in the build context.
+func TestDockerfilePinned(t *testing.T) {
+	root := filepath.Join("..", "..")
+	df, err := os.ReadFile(filepath.Join(root, "examples", "mailcow-compose", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := regexp.MustCompile(`^FROM (--platform=\S+ )?\S+:\S+@sha256:[0-9a-f]{64}( AS \S+)?$`)
+	froms := 0
+	for _, line := range strings.Split(string(df), "\n") {
+		if strings.HasPrefix(line, "FROM ") {
+			froms++
+			if !pinned.MatchString(line) {
+				t.Errorf("not pinned by digest: %s", line)
+			}
+		}
+	}
+	if froms == 0 {
+		t.Fatal("no FROM line")
+	}
+	ignore, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{}
+	for _, line := range strings.Split(string(ignore), "\n") {
+		if strings.HasPrefix(line, "!") {
+			allowed[strings.TrimSuffix(line[1:], "/")] = true
+		}
+	}
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(root)
+	for _, dir := range strings.Fields(string(out)) {
+		rel, err := filepath.Rel(abs, dir)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue // a module dependency, downloaded in the image
+		}
+		if top := strings.Split(rel, string(filepath.Separator))[0]; !allowed[top] {
+			t.Errorf(".dockerignore leaves out %s, which the binary is built from", rel)
+		}
+	}
+	for _, f := range []string{"go.mod", "go.sum"} {
+		if !allowed[f] {
+			t.Errorf(".dockerignore leaves out %s", f)
+		}
+	}
+}
