@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/config"
 	"github.com/mtasts-sync/mtasts-sync/internal/lifecycle"
@@ -19,6 +21,15 @@ type Retiring struct {
 	// Blocked says why mode none cannot go out through the domain's policy
 	// route yet, and what to do; its records are then left as they are.
 	Blocked string `json:"blocked,omitempty"`
+}
+
+// MarshalJSON shows the window as RFC 3339 times, for domains --output json.
+func (r Retiring) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Since   string `json:"since"`
+		Until   string `json:"until"`
+		Blocked string `json:"blocked,omitempty"`
+	}{r.Window.Since.UTC().Format(time.RFC3339), r.Window.Until().UTC().Format(time.RFC3339), r.Blocked})
 }
 
 // retirePolicies gives every retiring domain its mode-none policy (its
