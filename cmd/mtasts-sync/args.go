@@ -468,7 +468,11 @@ func onUsageError(c *cli.Context, err error, isSub bool) error {
 func explainValueError(c *cli.Context, err error) string {
 	msg := err.Error()
 	var value, name string
-	if _, scanErr := fmt.Sscanf(msg, "invalid value %q for flag -%s", &value, &name); scanErr != nil {
+	_, scanErr := fmt.Sscanf(msg, "invalid value %q for flag -%s", &value, &name)
+	if scanErr != nil { // the flag package words booleans differently
+		_, scanErr = fmt.Sscanf(msg, "invalid boolean value %q for -%s", &value, &name)
+	}
+	if scanErr != nil {
 		return strings.Replace(msg, "for flag -", "for --", 1)
 	}
 	name = strings.TrimSuffix(name, ":")

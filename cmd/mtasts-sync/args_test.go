@@ -393,6 +393,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"check", "--ca-file="}, `mtasts-sync: --ca-file is empty; give a FILE (see mtasts-sync check --help)`},
 		{[]string{"--concurrency", "many", "plan"}, `mtasts-sync: --concurrency "many": want a whole number, e.g. 4 (see mtasts-sync plan --help)`},
 		{[]string{"apply", "--lock-wait", "5"}, `mtasts-sync: --lock-wait "5": want a duration with its unit, e.g. 30s, 5m or 1h (see mtasts-sync apply --help)`},
+		{[]string{"plan", "--no-color=maybe"}, `mtasts-sync: --no-color "maybe": want true or false (or the flag alone) (see mtasts-sync plan --help)`},
 		{[]string{"domains", "-o", "yaml"}, `mtasts-sync: --output "yaml": want text or json (see mtasts-sync domains --help)`},
 		{[]string{"-x", "plan"}, `mtasts-sync: unknown flag -x (see mtasts-sync --help)`},
 		{[]string{"-c", "x.yaml"}, `mtasts-sync: no command given; name one of plan, apply, show, policy, domains, check, version, validate, completion, man (see mtasts-sync --help)`},
