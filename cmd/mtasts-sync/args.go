@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -403,9 +404,9 @@ func (r argRule) check(cmd *cli.Command, args []string) error {
 	case r.max == 0 && len(args) > 0:
 		return fmt.Errorf("%s takes no arguments, got %q%s", cmd.Name, args[0], domainHint(args[0]))
 	case r.max > 0 && len(args) > r.max:
-		return fmt.Errorf("%s takes at most %d argument(s) (%s), got %d: %s", cmd.Name, r.max, cmd.ArgsUsage, len(args), quoteAll(args))
+		return fmt.Errorf("%s takes %s at most (mtasts-sync %s %s), got %d: %s", cmd.Name, count(r.max, "argument"), cmd.Name, cmd.ArgsUsage, len(args), quoteAll(args))
 	case len(args) < r.min:
-		return fmt.Errorf("%s needs %s", cmd.Name, cmd.ArgsUsage)
+		return fmt.Errorf("%s is missing its argument: mtasts-sync %s %s", cmd.Name, cmd.Name, cmd.ArgsUsage)
 	}
 	for i, a := range args {
 		if name := r.names[min(i, len(r.names)-1)]; strings.HasSuffix(name, "FILE") {
@@ -443,6 +444,14 @@ func fileKind(m fs.FileMode) string {
 		return "a socket"
 	}
 	return "mode " + m.String()
+}
+
+// count writes n things in words for small n.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "one " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }
 
 func quoteAll(args []string) string {

@@ -171,7 +171,7 @@ func TestCompletionScripts(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"completion"}, exitUsage, "completion needs bash|zsh|fish"},
+		{[]string{"completion"}, exitUsage, "completion is missing its argument: mtasts-sync completion bash|zsh|fish"},
 		{[]string{"completion", "tcsh"}, exitError, `unknown shell "tcsh"; want one of bash, zsh, fish`},
 	} {
 		r := runCLI(t, nil, bad.args...)
