@@ -1,18 +1,23 @@
 package providers_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/dane"
+	"github.com/mtasts-sync/mtasts-sync/internal/engine"
+	"github.com/mtasts-sync/mtasts-sync/internal/planfile"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
 
@@ -101,5 +106,53 @@ func scenarioDANE(t *testing.T, pc providerCase) {
 		if w := writes(); w != "" {
 			t.Errorf("%s: rerun wrote: %s", st.what, w)
 		}
+	}
+}
+
+// Scenario: a saved plan carries TLSA changes like any other: it applies
+// exactly the next key's record and marker, refuses once applied, and
+// refuses, writing nothing, when someone changed the TLSA RRset at the
+// name between plan and apply.
+func scenarioDANESavedPlan(t *testing.T, pc providerCase) {
+	tg := pc.setup(t, baseForeign())
+	dir := t.TempDir()
+	fileA, keyA := daneKey(t, dir, "a.pem")
+	fileB, keyB := daneKey(t, dir, "b.pem")
+	base := tg.config(maxAge) + "dane:\n  cert_file: " + fileA + "\n"
+	next := base + "  next_cert_file: " + fileB + "\n"
+	converge(t, tg, base)
+
+	run, _ := savePlan(t, tg, next)
+	if s := run.Plan.Summary(); s.Update != 2 || s.Create+s.Delete != 0 {
+		t.Fatalf("saved plan: %+v, want the TLSA set and its marker updated\n%s", s, planText(run.Plan))
+	}
+	// Someone puts a record of their own into the TLSA RRset we change.
+	spare := reconcile.Record{Name: daneName, Type: "TLSA", Value: "3 1 1 " + strings.Repeat("7e", 32), TTL: time.Hour}
+	edit(t, tg, next, zoneCom, reconcile.RRsetWrite{Name: daneName, Type: "TLSA", Want: []reconcile.Record{spare}})
+	before := dumps(t, tg)
+	writes := watchWrites(t, tg)
+	_, err := applySaved(t, tg, next, run)
+	var stale *engine.StaleError
+	if !errors.As(err, &stale) || stale.Applied || !strings.Contains(err.Error(), daneName) {
+		t.Fatalf("apply after the TLSA RRset changed: %v, want it refused as stale naming %s", err, daneName)
+	}
+	if w := writes(); w != "" {
+		t.Errorf("the refused apply wrote: %s", w)
+	}
+	sameZone(t, zoneCom, dumps(t, tg)[zoneCom], before[zoneCom])
+
+	// Planned again: applied exactly, the spare key kept as foreign.
+	run, data := savePlan(t, tg, next)
+	if rep, err := applySaved(t, tg, next, run); err != nil || rep.Err != nil {
+		t.Fatalf("apply of the saved plan: %v %v", err, rep.Err)
+	}
+	want := union(minus(before[zoneCom], canonical(t, daneLines(keyA))), canonical(t, daneLines(keyA, keyB)))
+	sameZone(t, zoneCom, dumps(t, tg)[zoneCom], want)
+	f, err := planfile.Read(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := applySaved(t, tg, next, &engine.Run{Plan: f.Plan()}); !errors.As(err, &stale) || !stale.Applied {
+		t.Errorf("second apply of the same file: %v, want it refused as applied already", err)
 	}
 }

@@ -48,6 +48,7 @@ func TestConformance(t *testing.T) {
 		{"legacy-forms", scenarioLegacy},
 		{"zone-cut", scenarioZoneCut},
 		{"dane", scenarioDANE},
+		{"dane-saved-plan", scenarioDANESavedPlan},
 		{"saved-plan", scenarioSavedPlan},
 	}
 	for _, sc := range scenarios {

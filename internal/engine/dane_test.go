@@ -313,3 +313,36 @@ func TestDANEWithoutGateUsesCertFileOnly(t *testing.T) {
 		t.Errorf("zone %q lacks cert_file's key", got)
 	}
 }
+
+// TestDANEGateAtApplySaved: a saved plan publishing {b} is held back at
+// apply when the host went back to serving a meanwhile.
+func TestDANEGateAtApplySaved(t *testing.T) {
+	w := newDANEWorld(t, true)
+	w.planApply(w.engine("  cert_file: "+w.files["a"]+"\n", true))
+	w.serve.Store(w.certs["b"])
+	run, err := w.engine("  cert_file: "+w.files["b"]+"\n", true).Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := daneChanges(run); !slices.Equal(got, []string{"update TLSA", "update TXT"}) {
+		t.Fatalf("plan: changes %v", got)
+	}
+	before := w.atName()
+	w.serve.Store(w.certs["a"])
+	rep, err := w.engine("  cert_file: "+w.files["b"]+"\n", true).ApplySaved(context.Background(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []string
+	for _, c := range rep.HeldAtApply {
+		if c.Type == "TLSA" {
+			held = append(held, c.Reason)
+		}
+	}
+	if len(held) != 1 || !strings.Contains(held[0], "3 1 1 "+w.digest("a")) {
+		t.Errorf("held at apply: %q, want the TLSA change naming the served key", held)
+	}
+	if got := w.atName(); !slices.Equal(got, before) {
+		t.Errorf("the gate let a saved change through:\n%q\n%q", got, before)
+	}
+}
