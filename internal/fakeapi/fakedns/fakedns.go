@@ -5,7 +5,9 @@
 // AA bit; NXDOMAIN and NODATA come with the zone's SOA; a CNAME is followed
 // within its zone. It is for tests and the benchmark harness only.
 //
-// Not modelled: delegations below a zone's apex, wildcards, DNSSEC. There
+// Below a delegation (NS records at a name under the apex) it answers as
+// a real parent does: a referral, without the AA bit, whatever the zone
+// holds there. Not modelled: DNAME synthesis, wildcards, DNSSEC. There
 // is no propagation delay, with one exception: a query that races an API
 // write (the middleware counts a request before its latency and before the
 // change lands) may cache the zone as it was before that write, until the
@@ -211,8 +213,14 @@ func (s *Server) answer(req *dns.Msg, network string) *dns.Msg {
 		resp.Rcode = dns.RcodeServerFailure
 		return resp
 	}
-	resp.Authoritative = true
-	c.resolve(resp, z.name, qname, q.Qtype)
+	if ns := c.delegation(z.name, qname); ns != nil {
+		for _, rr := range ns {
+			resp.Ns = append(resp.Ns, dns.Copy(rr))
+		}
+	} else {
+		resp.Authoritative = true
+		c.resolve(resp, z.name, qname, q.Qtype)
+	}
 	if network == "udp" {
 		size := dns.MinMsgSize
 		if opt != nil {
@@ -221,6 +229,24 @@ func (s *Server) answer(req *dns.Msg, network string) *dns.Msg {
 		resp.Truncate(size)
 	}
 	return resp
+}
+
+// delegation returns the NS records of the zone cut at or above qname
+// (the one nearest the apex), or nil when qname is the zone's own.
+func (c *content) delegation(zoneName, qname string) []dns.RR {
+	var cut []dns.RR
+	for n := qname; n != zoneName && n != "."; n = parent(n) {
+		var ns []dns.RR
+		for _, rr := range c.byName[n] {
+			if rr.Header().Rrtype == dns.TypeNS {
+				ns = append(ns, rr)
+			}
+		}
+		if ns != nil {
+			cut = ns
+		}
+	}
+	return cut
 }
 
 // resolve fills resp's answer for qname/qtype, following CNAMEs inside

@@ -110,6 +110,8 @@ func TestAnswers(t *testing.T) {
 		"loop1.example.com. 300 IN CNAME loop2.example.com.",
 		"loop2.example.com. 300 IN CNAME loop1.example.com.",
 		"dangling.example.com. 300 IN CNAME nothing.example.com.",
+		"sub.example.com. 300 IN NS ns.elsewhere.test.",
+		`_mta-sts.sub.example.com. 300 IN TXT "below the cut"`,
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +145,8 @@ func TestAnswers(t *testing.T) {
 		{"NODATA at an empty non-terminal", "_tls.example.com.", dns.TypeTXT, dns.RcodeSuccess, true, []string{}, true},
 		{"NXDOMAIN", "_mta-sts.nothing.example.com.", dns.TypeTXT, dns.RcodeNameError, true, []string{}, true},
 		{"apex", "example.com.", dns.TypeMX, dns.RcodeSuccess, true, []string{"example.com. MX 10 mail.example.com."}, false},
+		{"referral below a delegation", "_mta-sts.sub.example.com.", dns.TypeTXT, dns.RcodeSuccess, false, []string{}, false},
+		{"referral at a delegation", "sub.example.com.", dns.TypeNS, dns.RcodeSuccess, false, []string{}, false},
 		{"another zone", "_mta-sts.example.org.", dns.TypeTXT, dns.RcodeRefused, false, []string{}, false},
 		{"outside every zone", "example.net.", dns.TypeTXT, dns.RcodeRefused, false, []string{}, false},
 	}
@@ -407,5 +411,28 @@ func BenchmarkQuery3000(b *testing.B) {
 		if resp := s.answer(req, "udp"); len(resp.Answer) != 1 {
 			b.Fatalf("answer %v", resp.Answer)
 		}
+	}
+}
+
+// TestReferral: below a delegation the parent answers with the cut's NS
+// records in the authority section, never with what it holds there.
+func TestReferral(t *testing.T) {
+	f := newMemFake()
+	if err := f.Seed("example.com",
+		"sub.example.com. 300 IN NS ns2.elsewhere.test.",
+		"sub.example.com. 300 IN NS ns1.elsewhere.test.",
+		`_mta-sts.deep.sub.example.com. 300 IN TXT "below the cut"`,
+	); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, map[string]fakeapi.Fake{"example.com": f})
+	resp := exchange(t, s, "udp", "_mta-sts.deep.sub.example.com.", dns.TypeTXT, false)
+	if resp.Authoritative || len(resp.Answer) != 0 {
+		t.Errorf("AA %v, answer %v: want a referral", resp.Authoritative, resp.Answer)
+	}
+	got := rrStrings(resp.Ns)
+	sort.Strings(got)
+	if want := []string{"sub.example.com. NS ns1.elsewhere.test.", "sub.example.com. NS ns2.elsewhere.test."}; !slices.Equal(got, want) {
+		t.Errorf("authority %q, want %q", got, want)
 	}
 }
