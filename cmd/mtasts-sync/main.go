@@ -27,7 +27,8 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	// dialer makes policy-fetch, mailcow and SMTP connections; nil is a
-	// plain net.Dialer. Tests map names to loopback servers here.
+	// plain net.Dialer, after resolving policy and MX hosts through
+	// --resolver. Tests map names to loopback servers here.
 	dialer check.Dialer
 	// transport carries the HTTP requests of the provider clients that
 	// accept one; nil is http.DefaultTransport. Tests point it at fakes.

@@ -41,8 +41,10 @@ type Options struct {
 	Providers providers.Options
 	// NoPublishGate turns the publish gate off (config: publish_gate: false).
 	NoPublishGate bool
-	// Dialer makes the gate's and the served-policy reads' connections;
-	// nil is a plain net.Dialer. Tests point it at loopback.
+	// Dialer makes the gate's and the served-policy reads' connections and
+	// resolves their host names itself; nil resolves them through Resolver,
+	// like every other name, and connects with a net.Dialer. Tests point
+	// it at loopback.
 	Dialer check.Dialer
 	// RootCAs verifies policy hosts; nil is the system pool.
 	RootCAs *x509.CertPool
