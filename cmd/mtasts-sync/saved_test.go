@@ -320,6 +320,10 @@ func TestSavedPlanMailcowModes(t *testing.T) {
 			mc.AddDomain(mailcowtest.Domain{Name: "shop.example.com", Active: true})
 			mc.SetSTS(stsEntry("shop.example.com", mtasts.ModeTesting, 86400))
 			entries := len(mc.STS())
+			if tt.name != "mailcow managed" {
+				// Nothing to write there: any API call (a domain list) fails.
+				mc.Fail(500, `{"type":"error","msg":"no API calls expected"}`, "application/json")
+			}
 			r := runCLI(t, nil, "apply", plan)
 			if r.code != 0 {
 				t.Fatalf("apply FILE: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -338,7 +342,13 @@ func TestSavedPlanMailcowModes(t *testing.T) {
 				if got["example.com"].Mode != "enforce" || got["shop.example.com"].Mode != "testing" || len(got) != entries {
 					t.Errorf("mailcow entries after apply FILE: %+v", got)
 				}
+				for _, c := range mc.Calls() {
+					if strings.Contains(c.Body, "shop.example.com") {
+						t.Errorf("apply FILE wrote mailcow's entry of a domain added after the plan: %s %s", c.Path, c.Body)
+					}
+				}
 			}
+			mc.Fail(0, "", "")
 			// A fresh plan now sees the new domain and nothing else.
 			r = runCLI(t, nil, "plan", "--config", cfg)
 			if !strings.Contains(r.stdout, "shop.example.com") || !strings.Contains(r.stdout, "Plan: 3 to add, ") {
@@ -376,4 +386,51 @@ func TestSavedPlanGateAtApply(t *testing.T) {
 	if !bytes.Contains(b, []byte("id=20240101")) {
 		t.Errorf("the held id was written:\n%s", b)
 	}
+}
+
+// TestSavedPlanPolicyMoved: what a policy step replaces moved since the
+// plan (the policy file edited, mailcow's entry edited): refused, nothing
+// written.
+func TestSavedPlanPolicyMoved(t *testing.T) {
+	t.Run("policy file", func(t *testing.T) {
+		cfg := quickstart(t)
+		policy := filepath.Join(filepath.Dir(cfg), "mta-sts.txt")
+		if err := os.WriteFile(policy, []byte("version: STSv1\r\nmode: none\r\nmax_age: 86400\r\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		replaceIn(t, cfg, "  mx: [mail.example.com]\n", "  mx: [mail.example.com]\n  file: mta-sts.txt\n")
+		plan := savedPlan(t, cfg)
+		edited := []byte("version: STSv1\r\nmode: none\r\nmax_age: 3600\r\n")
+		if err := os.WriteFile(policy, edited, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before := zoneFiles(t, cfg)
+		r := runCLI(t, nil, "apply", plan)
+		if r.code != exitError || !strings.Contains(r.stderr, "policy file "+policy+" changed since the plan") {
+			t.Errorf("exit %d\n%s", r.code, r.stderr)
+		}
+		if got, _ := os.ReadFile(policy); !bytes.Equal(got, edited) {
+			t.Errorf("the refused apply wrote the policy file: %q", got)
+		}
+		if diff := cmp.Diff(before, zoneFiles(t, cfg)); diff != "" {
+			t.Errorf("the refused apply wrote:\n%s", diff)
+		}
+	})
+	t.Run("mailcow entry", func(t *testing.T) {
+		mc, cfg := mailcowSetup(t, "  manage_policy: true\npolicy:\n  mode: enforce\n  max_age: 604800\n")
+		mc.SetSTS(stsEntry("example.com", mtasts.ModeTesting, 604800))
+		plan := savedPlan(t, cfg)
+		mc.SetSTS(stsEntry("example.com", mtasts.ModeTesting, 86400))
+		before := zoneFiles(t, cfg)
+		r := runCLI(t, nil, "apply", plan)
+		if r.code != exitError || !strings.Contains(r.stderr, "the policy mailcow serves for example.com changed since the plan") {
+			t.Errorf("exit %d\n%s", r.code, r.stderr)
+		}
+		if calls := mc.Calls(); len(calls) != 0 {
+			t.Errorf("the refused apply wrote to mailcow: %+v", calls)
+		}
+		if diff := cmp.Diff(before, zoneFiles(t, cfg)); diff != "" {
+			t.Errorf("the refused apply wrote:\n%s", diff)
+		}
+	})
 }
