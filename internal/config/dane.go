@@ -15,6 +15,8 @@ import (
 // key change is prepared.
 type DANE struct {
 	// Hosts are the MX hosts, normalised and sorted; default [PolicyHost].
+	// Empty with mailcow: and no policy_host: the policy host found at run
+	// time (mailcow's hostname).
 	Hosts []string
 	// Ports are the TCP ports, sorted; default [25].
 	Ports []int
@@ -60,7 +62,7 @@ func (p *parser) daneSection(f field, cfg *Config) *DANE {
 		}
 	} else if cfg.PolicyHost != "" {
 		d.Hosts = []string{cfg.PolicyHost}
-	} else {
+	} else if cfg.Mailcow == nil {
 		p.errorf(f.key, f.path, "hosts is required when policy_host is not set; add hosts: [<your MX host, e.g. mail.example.com>]")
 	}
 	sort.Strings(d.Hosts)

@@ -34,6 +34,7 @@ func TestParseDANE(t *testing.T) {
 	cur := keyFile(t, dir, "cert.pem")
 	next := keyFile(t, dir, "next.pem")
 	cfgFile := filepath.Join(dir, "cfg.yaml")
+	mailcowOnly := strings.Replace(base, "policy_host: mail.example.com\n", "mailcow:\n  url: https://mail.example.com\n  api_key: k\n", 1)
 	for _, tc := range []struct {
 		name string
 		yaml string
@@ -41,6 +42,7 @@ func TestParseDANE(t *testing.T) {
 	}{
 		{"absent", base, nil},
 		{"defaults", base + "dane: {}\n", &DANE{Hosts: []string{"mail.example.com"}, Ports: []int{25}, Line: 11}},
+		{"mailcow without policy_host: the host is found at run time", mailcowOnly + "dane: {}\n", &DANE{Ports: []int{25}, Line: 13}},
 		{"everything", base + "dane:\n  hosts: [MX2.example.com., mx1.example.com]\n  cert_file: cert.pem\n  next_cert_file: " + next + "\n  ports: [587, 25, 25]\n",
 			&DANE{Hosts: []string{"mx1.example.com", "mx2.example.com"}, Ports: []int{25, 587}, CertFile: cur, NextCertFile: next, Line: 11}},
 	} {
@@ -62,7 +64,6 @@ func TestParseDANEErrors(t *testing.T) {
 	junk := filepath.Join(dir, "junk.pem")
 	os.WriteFile(junk, []byte("not a pem file"), 0o600)
 	cfgFile := filepath.Join(dir, "cfg.yaml")
-	mailcowOnly := strings.Replace(base, "policy_host: mail.example.com\n", "mailcow:\n  url: https://mail.example.com\n  api_key: k\n", 1)
 	for _, tc := range []struct {
 		name, yaml string
 		want       []string
@@ -71,7 +72,6 @@ func TestParseDANEErrors(t *testing.T) {
 		{"not a mapping", base + "dane: [mail.example.com]\n", []string{"cfg.yaml:11: dane: must be a mapping"}},
 		{"bad host", base + "dane:\n  hosts: [\"bad host\"]\n", []string{"cfg.yaml:12: dane.hosts[0]:"}},
 		{"empty hosts", base + "dane:\n  hosts: []\n", []string{"cfg.yaml:12: dane.hosts: is empty"}},
-		{"no policy_host", mailcowOnly + "dane: {}\n", []string{"dane: hosts is required when policy_host is not set"}},
 		{"bad port", base + "dane:\n  ports: [25, 70000, smtp]\n", []string{
 			`cfg.yaml:12: dane.ports[1]: 70000 is not a TCP port`, `cfg.yaml:12: dane.ports[2]: "smtp" is not a TCP port`}},
 		{"missing cert", base + "dane:\n  cert_file: missing.pem\n", []string{"cfg.yaml:12: dane.cert_file: ", filepath.Join(dir, "missing.pem") + ": no such file"}},

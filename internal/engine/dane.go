@@ -82,16 +82,21 @@ func (dr daneRun) rollover(p reconcile.Plan, ttl time.Duration) []string {
 
 // dane works out, for every host and port of dane:, the TLSA set to
 // publish: the current key (cert_file, else the key the host serves) and
-// the next key (next_cert_file). The gate is applied here: with the gate
+// the next key (next_cert_file). Without hosts in the config (mailcow, no
+// policy_host) the host is policyHost, the one the run found. The gate is applied here: with the gate
 // on, the key each host serves is read over STARTTLS, and a cert_file that
 // disagrees with it is an error for that host, naming both digests — its
 // records are left alone, other hosts go on. --domain runs leave DANE out:
 // hosts are not domains.
-func (e *Engine) dane(ctx context.Context) daneRun {
+func (e *Engine) dane(ctx context.Context, policyHost string) daneRun {
 	var dr daneRun
-	d := e.cfg.DANE
-	if d == nil || len(e.opts.Only) > 0 {
+	if e.cfg.DANE == nil || len(e.opts.Only) > 0 {
 		return dr
+	}
+	d := *e.cfg.DANE
+	if len(d.Hosts) == 0 && policyHost != "" {
+		// mailcow without policy_host: its hostname, found at run time.
+		d.Hosts = []string{policyHost}
 	}
 	var cur, next *dane.Key
 	var keyErr error

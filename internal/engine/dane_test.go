@@ -346,3 +346,18 @@ func TestDANEGateAtApplySaved(t *testing.T) {
 		t.Errorf("the gate let a saved change through:\n%q\n%q", got, before)
 	}
 }
+
+// TestDANEHostDefaultsToRunPolicyHost: with mailcow and no policy_host the
+// config names no host; the run's policy host (mailcow's hostname) is used.
+func TestDANEHostDefaultsToRunPolicyHost(t *testing.T) {
+	w := newDANEWorld(t, true)
+	e := w.engine("  cert_file: "+w.files["a"]+"\n", true)
+	e.cfg.DANE.Hosts = nil
+	dr := e.dane(context.Background(), mxHost)
+	if len(dr.hosts) != 1 || dr.hosts[0].host != mxHost || dr.hosts[0].err != nil || dr.hosts[0].zone != "example.net" {
+		t.Fatalf("hosts %+v, want %s in example.net", dr.hosts, mxHost)
+	}
+	if got := dr.hosts[0].want[25]; !slices.Equal(got, []string{w.ee("a")}) {
+		t.Errorf("want %q", got)
+	}
+}

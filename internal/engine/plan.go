@@ -47,7 +47,7 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	if err := e.policySteps(ctx, inv, run, prev); err != nil {
 		return nil, err
 	}
-	dr := e.dane(ctx)
+	dr := e.dane(ctx, inv.PolicyHost)
 	run.Plan.Warnings = append(run.Plan.Warnings, dr.warnings...)
 	spec := e.spec(inv, dr.kinds)
 
