@@ -79,7 +79,7 @@ func normalizeArgs(app *cli.App, argv []string) ([]string, error) {
 		return helpArgs(app, prog, rest[i+1:])
 	}
 	help := top + " " + cmd.Name
-	flags, args, err := splitCommandArgs(cmd, rest[i+1:])
+	flags, args, special, err := splitCommandArgs(cmd, rest[i+1:])
 	if err != nil {
 		var fm flagMistake
 		if errors.As(err, &fm) {
@@ -87,13 +87,11 @@ func normalizeArgs(app *cli.App, argv []string) ([]string, error) {
 		}
 		return nil, usageError{msg: err.Error(), help: help}
 	}
-	for _, f := range flags {
-		switch flagName(f) {
-		case "h", "help":
-			return []string{prog, cmd.Name, "--help"}, nil
-		case "V", "version":
-			return []string{prog, "version"}, nil
-		}
+	switch special {
+	case "help":
+		return []string{prog, cmd.Name, "--help"}, nil
+	case "version":
+		return []string{prog, "version"}, nil
 	}
 	if err := argsRule(cmd).check(cmd, args); err != nil {
 		return nil, usageError{msg: err.Error(), help: help}
@@ -230,8 +228,9 @@ func takeFlag(toks []string, known map[string]flagSpec) ([]string, int, error) {
 }
 
 // splitCommandArgs separates the flags of a command from its arguments,
-// wherever the flags stand; after "--" everything is an argument.
-func splitCommandArgs(cmd *cli.Command, rest []string) (flags, args []string, err error) {
+// wherever the flags stand; after "--" everything is an argument. special
+// is "help" or "version" when --help or --version was given.
+func splitCommandArgs(cmd *cli.Command, rest []string) (flags, args []string, special string, err error) {
 	known := indexFlags(cmd.Flags)
 	for _, n := range cli.HelpFlag.Names() {
 		known[n] = flagSpec{name: "help"}
@@ -242,19 +241,22 @@ func splitCommandArgs(cmd *cli.Command, rest []string) (flags, args []string, er
 		a := rest[i]
 		switch {
 		case a == "--":
-			return flags, append(args, rest[i+1:]...), nil
+			return flags, append(args, rest[i+1:]...), special, nil
 		case !isFlag(a):
 			args = append(args, a)
 			continue
 		}
 		toks, n, err := takeFlag(rest[i:], known)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
+		}
+		if s := known[flagName(a)].name; s == "help" || s == "version" {
+			special = s
 		}
 		flags = append(flags, toks...)
 		i += n - 1
 	}
-	return flags, args, nil
+	return flags, args, special, nil
 }
 
 // leadFlagMistake explains a flag before the command that is not global.

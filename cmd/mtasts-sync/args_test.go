@@ -288,6 +288,9 @@ func TestPositionalArguments(t *testing.T) {
 		{[]string{"policy", "--write", "extra"}, `policy takes no arguments, got "extra"`},
 		{[]string{"version", "now"}, `version takes no arguments, got "now"`},
 		{[]string{"plan", "--", "--domain"}, `plan takes no arguments, got "--domain"`},
+		// A flag's value is never read as a flag: "h" here is a config file.
+		{[]string{"plan", "--config", "h", "x"}, `plan takes no arguments, got "x"`},
+		{[]string{"plan", "--domain", "-V", "x"}, `plan takes no arguments, got "x"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := cliRun{}.run(t, tc.args...)
