@@ -225,6 +225,7 @@ func newEngine(c *cli.Context, e env, cfg *config.Config) (*engine.Engine, error
 		NoPublishGate: c.Bool("no-publish-gate"),
 		DNSShortcut:   dnsShortcut(c),
 		Dialer:        e.dialer,
+		HTTPSPort:     e.httpsPort,
 		RootCAs:       pool,
 		Providers:     providers.Options{Transport: e.transport},
 		Now:           e.now,

@@ -70,6 +70,8 @@ func cmdCheck(c *cli.Context, e env) error {
 			checker := check.New(check.Options{
 				Resolver:  c.String("resolver"),
 				Dialer:    e.dialer,
+				HTTPSPort: e.httpsPort,
+				SMTPPort:  e.smtpPort,
 				RootCAs:   pool,
 				SMTP:      c.Bool("smtp"),
 				Expected:  t.expected,

@@ -30,6 +30,10 @@ type env struct {
 	// plain net.Dialer, after resolving policy and MX hosts through
 	// --resolver. Tests map names to loopback servers here.
 	dialer check.Dialer
+	// httpsPort and smtpPort replace 443 and 25 for policy fetches and
+	// SMTP probes; 0 keeps them. Tests reach loopback servers this way
+	// when names are resolved through --resolver, without a dialer.
+	httpsPort, smtpPort int
 	// transport carries the HTTP requests of the provider clients that
 	// accept one; nil is http.DefaultTransport. Tests point it at fakes.
 	transport http.RoundTripper

@@ -46,6 +46,9 @@ type Options struct {
 	// like every other name, and connects with a net.Dialer. Tests point
 	// it at loopback.
 	Dialer check.Dialer
+	// HTTPSPort is the port the gate fetches policies from; 0 is 443.
+	// Tests point it at a loopback server.
+	HTTPSPort int
 	// RootCAs verifies policy hosts; nil is the system pool.
 	RootCAs *x509.CertPool
 	// DNSShortcut asks each zone's authoritative servers first and skips
@@ -151,7 +154,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 		e.daneCheck = check.New(check.Options{Resolver: opts.Resolver, Dialer: opts.Dialer, RootCAs: opts.RootCAs, Timeout: daneReadTimeout})
 	}
 	if cfg.PublishGate && !opts.NoPublishGate {
-		e.gate = check.New(check.Options{Resolver: opts.Resolver, Dialer: opts.Dialer, RootCAs: opts.RootCAs})
+		e.gate = check.New(check.Options{Resolver: opts.Resolver, Dialer: opts.Dialer, HTTPSPort: opts.HTTPSPort, RootCAs: opts.RootCAs})
 	}
 	return e, nil
 }
