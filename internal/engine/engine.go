@@ -3,6 +3,12 @@
 // providers, asks the reconciler for a plan, holds back any policy id whose
 // policy is not served yet, and applies the plan: the policy first, then
 // every zone. It does the I/O the reconciler must not.
+//
+// Apply executes the plan it is given and never plans again: the plan
+// carries the policy steps' payloads and the state the gates need.
+// ApplySaved applies a plan read back from a file (internal/planfile) and
+// refuses, writing nothing, when what the plan writes moved since it was
+// made.
 package engine
 
 import (
