@@ -232,7 +232,8 @@ func (e *Engine) dnssecWarnings(ctx context.Context, hosts []daneHost) []string 
 	return warnings
 }
 
-// daneHolds is the gate at apply time (and again at the end of plan): for
+// daneHolds is the gate at apply time (at plan time the wanted set was
+// built from the served key, so it holds it by construction): for
 // each host whose TLSA records a change writes, the key the host serves
 // now must be among the records the name will hold afterwards. A host
 // that cannot be reached is not held (its set was checked against

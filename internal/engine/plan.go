@@ -140,7 +140,6 @@ func (e *Engine) Plan(ctx context.Context) (*Run, error) {
 	// Until a new policy is published, what is served is the old one: the
 	// ids of domains whose policy a step publishes are gated at apply time.
 	run.Plan = reconcile.Withhold(run.Plan, e.gateHolds(ctx, run.Plan, nil, publishing(run.Plan)))
-	run.Plan = reconcile.Withhold(run.Plan, e.daneHolds(ctx, run.Plan))
 	run.Plan.Warnings = append(run.Plan.Warnings, dr.rollover(run.Plan, e.cfg.TTL)...)
 	e.acknowledge(run)
 	run.Plan.Sort()
