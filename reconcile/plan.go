@@ -140,11 +140,27 @@ func PlanZone(spec Spec, zone, provider string, domains []Domain, live []Record)
 		}
 		zp.Changes = append(zp.Changes, changes...)
 	}
-	sort.SliceStable(zp.Seen, func(i, j int) bool {
-		a, b := zp.Seen[i], zp.Seen[j]
+	sortSeen(zp.Seen)
+	return zp
+}
+
+// Merge adds the plan of more domains of the same zone, made from the
+// same live records with another spec (a retiring domain's), to z.
+func (z *ZonePlan) Merge(o ZonePlan) {
+	z.Domains = append(z.Domains, o.Domains...)
+	z.InSync = append(z.InSync, o.InSync...)
+	z.Changes = append(z.Changes, o.Changes...)
+	z.Seen = append(z.Seen, o.Seen...)
+	sortSeen(z.Seen)
+}
+
+// sortSeen orders seen records by name, type and value, so a plan's
+// fingerprints do not depend on the order a provider listed them in.
+func sortSeen(recs []Record) {
+	sort.SliceStable(recs, func(i, j int) bool {
+		a, b := recs[i], recs[j]
 		return a.Name+"\x00"+a.Type+"\x00"+a.Value < b.Name+"\x00"+b.Type+"\x00"+b.Value
 	})
-	return zp
 }
 
 // dnssecTypes are maintained by the signer, never by hand: they sit beside

@@ -466,3 +466,46 @@ func TestRetireNeverAddsRecords(t *testing.T) {
 		t.Errorf("records left: %q", got)
 	}
 }
+
+// TestRetireSavedPlan: a reviewed plan carries the retirement: apply
+// PLANFILE publishes mode none (its domain's file) before the id, and a
+// later saved plan removes the records and says the domain may go.
+func TestRetireSavedPlan(t *testing.T) {
+	dir := t.TempDir()
+	b := zonefileBackend(t, dir)
+	cfg := filepath.Join(dir, "mtasts-sync.yaml")
+	web := filepath.Join(dir, "web")
+	d, caFile := startDirWeb(t, web, "example.com", "example.org")
+	at := func(now time.Time, args ...string) result {
+		t.Helper()
+		r := runLife(t, now, d, append(args, "--config", cfg, "--ca-file", caFile)...)
+		t.Logf("%s %v: exit %d\n%s%s", now.Format(time.RFC3339), args, r.code, r.stdout, r.stderr)
+		return r
+	}
+	lifeConfig(t, cfg, b.provider, false)
+	if r := at(dayBefore, "apply"); r.code != 0 {
+		t.Fatalf("first apply: exit %d", r.code)
+	}
+	lifeConfig(t, cfg, b.provider, true)
+	saved := filepath.Join(dir, "retire.plan")
+	if r := at(retireDay, "plan", "--out", saved); r.code != 0 {
+		t.Fatalf("plan --out: exit %d", r.code)
+	}
+	r := at(retireDay, "apply", saved)
+	if r.code != 0 || !strings.Contains(squash(r.stdout), squash(`~ _mta-sts.example.org. TXT "v=STSv1; id=`+enforceWeek.ID()+`" -> "v=STSv1; id=`+noneWeek.ID()+`"`)) || strings.Contains(r.stdout, "withheld") {
+		t.Errorf("apply of the saved retirement: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got, _ := os.ReadFile(filepath.Join(web, "mta-sts.example.org", ".well-known", "mta-sts.txt")); string(got) != string(noneWeek.Render()) {
+		t.Errorf("example.org's policy file: %q", got)
+	}
+	if r := at(waitIsOver, "plan", "--out", saved); r.code != 0 {
+		t.Fatalf("plan --out after the wait: exit %d", r.code)
+	}
+	r = at(waitIsOver, "apply", saved)
+	if r.code != 0 || !strings.Contains(r.stdout, "example.org is retired") {
+		t.Errorf("apply of the saved removal: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := ourLines(b.dump(t, "example.org"), "example.org"); len(got) != 0 {
+		t.Errorf("records left: %q", got)
+	}
+}

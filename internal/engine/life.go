@@ -131,9 +131,7 @@ func (e *Engine) planLife(spec reconcile.Spec, policyHost string, zi *zoneInput,
 		out.retiring = append(out.retiring, r)
 		d := reconcile.Domain{Name: t.Domain, Zone: zi.zone, Provider: zi.provider, PolicyID: t.PolicyID}
 		dz := reconcile.PlanZone(sub, zi.zone, zi.provider, []reconcile.Domain{d}, live)
-		zp.Domains = append(zp.Domains, dz.Domains...)
-		zp.InSync = append(zp.InSync, dz.InSync...)
-		zp.Changes = append(zp.Changes, dz.Changes...)
+		zp.Merge(dz)
 	}
 	return out
 }
