@@ -48,7 +48,12 @@ func (dr daneRun) rollover(p reconcile.Plan, ttl time.Duration) []string {
 	status := map[string]reconcile.Action{} // TLSA owner name -> action writing next there
 	for _, zp := range p.Zones {
 		for _, c := range zp.Changes {
-			if c.Type == "TLSA" && strings.HasPrefix(c.Kind, "dane-") && slices.Contains(c.New, value) {
+			switch {
+			case !strings.HasPrefix(c.Kind, "dane-"):
+			case c.Action == reconcile.Conflict:
+				// Something in the way at the name: ours cannot be there.
+				status[c.Name] = c.Action
+			case c.Type == "TLSA" && slices.Contains(c.New, value) && status[c.Name] != reconcile.Conflict:
 				status[c.Name] = c.Action
 			}
 		}
@@ -70,7 +75,7 @@ func (dr daneRun) rollover(p reconcile.Plan, ttl time.Duration) []string {
 		key := fmt.Sprintf("the next key (3 1 1 %s…)", dr.next.Digest()[:16])
 		switch {
 		case len(waiting) > 0:
-			out = append(out, fmt.Sprintf("dane: rollover on %s: %s is not published yet (see the withheld change): do not swap the key", h.host, key))
+			out = append(out, fmt.Sprintf("dane: rollover on %s: %s is not published yet (see the withheld or conflicting change): do not swap the key", h.host, key))
 		case len(creating) > 0:
 			out = append(out, fmt.Sprintf("dane: rollover on %s: %s goes into DNS with this apply; swap the key on the server no earlier than the TTL (%s) after it, plus the time your secondary servers take; then point cert_file at it and remove next_cert_file, and the old record goes on the run after", h.host, key, ttl))
 		default:
@@ -83,11 +88,11 @@ func (dr daneRun) rollover(p reconcile.Plan, ttl time.Duration) []string {
 // dane works out, for every host and port of dane:, the TLSA set to
 // publish: the current key (cert_file, else the key the host serves) and
 // the next key (next_cert_file). Without hosts in the config (mailcow, no
-// policy_host) the host is policyHost, the one the run found. The gate is applied here: with the gate
-// on, the key each host serves is read over STARTTLS, and a cert_file that
-// disagrees with it is an error for that host, naming both digests — its
-// records are left alone, other hosts go on. --domain runs leave DANE out:
-// hosts are not domains.
+// policy_host) the host is policyHost, the one the run found. The gate
+// is applied here: with the gate on, the key each host serves is read
+// over STARTTLS, and a cert_file that disagrees with it is an error for
+// that host, naming both digests — its records are left alone, other
+// hosts go on. --domain runs leave DANE out: hosts are not domains.
 func (e *Engine) dane(ctx context.Context, policyHost string) daneRun {
 	var dr daneRun
 	if e.cfg.DANE == nil || len(e.opts.Only) > 0 {

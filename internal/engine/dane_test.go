@@ -361,3 +361,23 @@ func TestDANEHostDefaultsToRunPolicyHost(t *testing.T) {
 		t.Errorf("want %q", got)
 	}
 }
+
+func TestDANERolloverAdvice(t *testing.T) {
+	next := dane.KeyOf(checktest.SelfSigned(t, []string{mxHost}, time.Now(), time.Now().Add(time.Hour)).Leaf)
+	dr := daneRun{next: &next, hosts: []daneHost{{host: mxHost, want: map[int][]string{25: {next.Record().String()}}}}}
+	for _, tc := range []struct {
+		name   string
+		change reconcile.Change
+		want   string
+	}{
+		{"goes out", reconcile.Change{Kind: "dane-25", Name: tlsaName, Type: "TLSA", Action: reconcile.Update, New: []string{next.Record().String()}}, "goes into DNS with this apply"},
+		{"withheld", reconcile.Change{Kind: "dane-25", Name: tlsaName, Type: "TLSA", Action: reconcile.Withheld, New: []string{next.Record().String()}}, "do not swap the key"},
+		{"CNAME in the way", reconcile.Change{Kind: "dane-25", Name: tlsaName, Type: "CNAME", Action: reconcile.Conflict, Old: []string{"elsewhere."}}, "do not swap the key"},
+		{"in DNS", reconcile.Change{Kind: "sts", Name: "_mta-sts.example.org.", Type: "TXT", Action: reconcile.Update}, "is in DNS beside the current one"},
+	} {
+		got := dr.rollover(reconcile.Plan{Zones: []reconcile.ZonePlan{{Changes: []reconcile.Change{tc.change}}}}, time.Hour)
+		if len(got) != 1 || !strings.Contains(got[0], tc.want) {
+			t.Errorf("%s: advice %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
