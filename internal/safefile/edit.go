@@ -56,7 +56,7 @@ func Open(ctx context.Context, path string, opts EditOptions) (*Editor, error) {
 }
 
 func (w writer) open(ctx context.Context, path string, opts EditOptions) (*Editor, error) {
-	target, fi, err := resolveForWrite(path)
+	target, fi, err := w.resolveForWrite(path)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (w writer) open(ctx context.Context, path string, opts EditOptions) (*Edito
 // read (re)reads the file, waiting while it looks half-written.
 func (e *Editor) read(ctx context.Context) error {
 	_, err := settle(ctx, e.path, e.opts, func() ([]byte, error) {
-		target, fi, err := resolveForWrite(e.path)
+		target, fi, err := e.w.resolveForWrite(e.path)
 		if err != nil {
 			return nil, err
 		}

@@ -684,3 +684,87 @@ func TestReadLockedReadOnlyDirectory(t *testing.T) {
 		t.Errorf("ReadLocked in a read-only directory = %q, %v", out, err)
 	}
 }
+
+// TestWriteRefusesOthersSymlinks: a symlink someone else owns (planted in
+// a shared or sticky directory) never redirects a write, directly or
+// further down a chain of links; one of our own is followed.
+func TestWriteRefusesOthersSymlinks(t *testing.T) {
+	// As root the foreign links are chowned to nobody; otherwise the
+	// writer is told it runs as another user, which makes our links foreign.
+	w := defaultWriter
+	foreign := func(t *testing.T, link string) {
+		t.Helper()
+		if os.Geteuid() != 0 {
+			return
+		}
+		if err := os.Lchown(link, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if os.Geteuid() != 0 {
+		w.euid = os.Geteuid() + 1
+	}
+	tests := []struct {
+		name string
+		// make lays out dir and returns the path written and the file it
+		// must leave alone.
+		make    func(t *testing.T, dir string) (path, victim string)
+		refused bool
+	}{
+		{"foreign link", func(t *testing.T, dir string) (string, string) {
+			victim := filepath.Join(dir, "victim")
+			writeMode(t, victim, "secret", 0o600)
+			link := filepath.Join(dir, "policy.txt")
+			if err := os.Symlink(victim, link); err != nil {
+				t.Fatal(err)
+			}
+			foreign(t, link)
+			return link, victim
+		}, true},
+		{"foreign link behind our own", func(t *testing.T, dir string) (string, string) {
+			victim := filepath.Join(dir, "victim")
+			writeMode(t, victim, "secret", 0o600)
+			mid := filepath.Join(dir, "mid")
+			if err := os.Symlink("victim", mid); err != nil {
+				t.Fatal(err)
+			}
+			foreign(t, mid)
+			link := filepath.Join(dir, "policy.txt")
+			if err := os.Symlink(mid, link); err != nil {
+				t.Fatal(err)
+			}
+			if os.Geteuid() != 0 && os.Getenv("CI") != "true" {
+				t.Skip("giving two links different owners needs root")
+			}
+			return link, victim
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path, victim := tt.make(t, dir)
+			err := w.writeFile(path, []byte("mode: enforce\n"), 0o644)
+			if err == nil || !strings.Contains(err.Error(), "refusing to write "+path) || !strings.Contains(err.Error(), "symlink") {
+				t.Fatalf("write error = %v, want a refusal naming the symlink", err)
+			}
+			wantFile(t, victim, "secret", 0o600)
+			if _, err := w.open(context.Background(), path, EditOptions{Limit: KiB}); err == nil || !strings.Contains(err.Error(), "refusing to write") {
+				t.Fatalf("edit error = %v, want a refusal", err)
+			}
+			wantFile(t, victim, "secret", 0o600)
+		})
+	}
+	t.Run("own link followed", func(t *testing.T) {
+		dir := t.TempDir()
+		target := filepath.Join(dir, "real")
+		writeMode(t, target, "old", 0o640)
+		link := filepath.Join(dir, "policy.txt")
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteFile(link, []byte("new"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		wantFile(t, target, "new", 0o640)
+	})
+}

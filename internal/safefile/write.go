@@ -15,6 +15,12 @@ import (
 // is refused before anything is written. An existing file keeps its mode,
 // owner and group; when the owner or group cannot be kept (not running as
 // root or as the owner), nothing is written and the error says so.
+//
+// A symlink is followed only when it belongs to root or to the user
+// running mtasts-sync: whoever owns a symlink can point it at any file,
+// and a write through it would replace that file with our content (the
+// kernel's protected_symlinks rule guards opens in /tmp the same way, but
+// not the readlink and rename a safe write is made of).
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
 	return defaultWriter.writeFile(path, data, perm)
 }
@@ -23,12 +29,14 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 // point; the zero value is not usable, defaultWriter is the real one.
 type writer struct {
 	rename func(oldpath, newpath string) error
+	// euid is the user whose symlinks, besides root's, are followed.
+	euid int
 }
 
-var defaultWriter = writer{rename: os.Rename}
+var defaultWriter = writer{rename: os.Rename, euid: os.Geteuid()}
 
 func (w writer) writeFile(path string, data []byte, perm fs.FileMode) error {
-	target, fi, err := resolveForWrite(path)
+	target, fi, err := w.resolveForWrite(path)
 	if err != nil {
 		return err
 	}
@@ -37,8 +45,9 @@ func (w writer) writeFile(path string, data []byte, perm fs.FileMode) error {
 
 // resolveForWrite returns the regular file a write to path replaces: path
 // itself or, for a symlink, its final target, with that file's info (nil
-// when there is no file yet).
-func resolveForWrite(path string) (target string, fi fs.FileInfo, err error) {
+// when there is no file yet). Every symlink on the way must belong to
+// root or to w.euid.
+func (w writer) resolveForWrite(path string) (target string, fi fs.FileInfo, err error) {
 	fi, err = os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -46,6 +55,9 @@ func resolveForWrite(path string) (target string, fi fs.FileInfo, err error) {
 	case err != nil:
 		return "", nil, fmt.Errorf("write %s: %w", path, unwrapPath(err))
 	case fi.Mode()&fs.ModeSymlink != 0:
+		if err := w.trustedLinks(path, fi); err != nil {
+			return "", nil, err
+		}
 		target, err = filepath.EvalSymlinks(path)
 		if err != nil {
 			dest, _ := os.Readlink(path)
@@ -62,6 +74,41 @@ func resolveForWrite(path string) (target string, fi fs.FileInfo, err error) {
 		return "", nil, notRegular(path, "write", fi.Mode())
 	}
 	return path, fi, nil
+}
+
+// maxLinks bounds the symlink chain trustedLinks walks, as the kernel's
+// own limit does (ELOOP).
+const maxLinks = 40
+
+// trustedLinks walks the chain of symlinks starting at path (fi is its
+// Lstat) and refuses it if any link belongs to someone other than root or
+// w.euid.
+func (w writer) trustedLinks(path string, fi fs.FileInfo) error {
+	link := path
+	for range maxLinks {
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != w.euid {
+			via := ""
+			if link != path {
+				via = " (through " + link + ")"
+			}
+			return fmt.Errorf("refusing to write %s: it is a symlink%s owned by uid %d, neither root nor the user running mtasts-sync, and its owner could point it at any file; have root own it (chown -h root %s) or replace it with the file itself", path, via, st.Uid, link)
+		}
+		dest, err := os.Readlink(link)
+		if err != nil {
+			return nil // EvalSymlinks reports it
+		}
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(link), dest)
+		}
+		link = dest
+		if fi, err = os.Lstat(link); err != nil {
+			return nil // EvalSymlinks reports it
+		}
+	}
+	return nil // EvalSymlinks reports the loop
 }
 
 // attrs are what a replaced file keeps.
