@@ -267,6 +267,8 @@ func releaseLock(f *os.File) {
 // writes its pid into it. It never opens through a symlink (one planted in
 // a shared directory must not make us create or truncate a file
 // elsewhere), and refuses a FIFO, device or directory without blocking.
+// Opened for writing, it also refuses a file with more than one name (a
+// hard link to a file elsewhere).
 func OpenLockFile(path string, write bool) (*os.File, error) {
 	flag := os.O_RDONLY
 	if write {
@@ -282,6 +284,11 @@ func OpenLockFile(path string, write bool) (*os.File, error) {
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
 		err = notRegular(path, "lock", fi.Mode())
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); err == nil && write && ok && st.Nlink > 1 {
+		// The holder truncates the file and writes its pid: through a hard
+		// link planted in a shared directory, that would empty another file.
+		err = fmt.Errorf("lock file %s: it has %d names (hard links), so writing to it would change another file; remove it", path, st.Nlink)
 	}
 	if err != nil {
 		f.Close()

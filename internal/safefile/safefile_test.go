@@ -605,6 +605,13 @@ func TestOpenLockFile(t *testing.T) {
 	if _, err := OpenLockFile(link, true); err == nil || !strings.Contains(err.Error(), "it is a symlink") {
 		t.Errorf("lock through a symlink: %v", err)
 	}
+	hard := filepath.Join(dir, "hard.lock")
+	if err := os.Link(victim, hard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenLockFile(hard, true); err == nil || !strings.Contains(err.Error(), "hard links") {
+		t.Errorf("lock written through a hard link: %v", err)
+	}
 	fifo := special(t, dir, "fifo")
 	if _, err := OpenLockFile(fifo, false); err == nil || !strings.Contains(err.Error(), "named pipe") {
 		t.Errorf("lock on a FIFO: %v", err)
