@@ -20,6 +20,7 @@ import (
 	"github.com/mtasts-sync/mtasts-sync/internal/engine"
 	"github.com/mtasts-sync/mtasts-sync/internal/metrics"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
+	"github.com/mtasts-sync/mtasts-sync/internal/render"
 )
 
 // rootCAs is the system pool plus the certificates of --ca-file, or nil
@@ -233,7 +234,7 @@ func writeCheckTable(w io.Writer, reports []check.Report, color bool) error {
 				word := string(res.Verdict)
 				v = paintVerdict(res.Verdict, word) + v[len(word):]
 			}
-			fmt.Fprintf(bw, "%s%s%s%s\n", pad(r.Domain, 0), pad(res.Check, 1), v, res.Reason)
+			fmt.Fprintf(bw, "%s%s%s%s\n", pad(r.Domain, 0), pad(res.Check, 1), v, render.PrintableLine(res.Reason))
 		}
 	}
 	return bw.Flush()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/check"
+	"github.com/mtasts-sync/mtasts-sync/internal/render"
 )
 
 func main() {
@@ -64,11 +65,12 @@ func run(ctx context.Context, args []string, e env) int {
 	}
 	if ec, ok := err.(exitCoder); ok {
 		if msg := ec.Error(); msg != "" {
-			fmt.Fprintln(e.stderr, "mtasts-sync:", msg)
+			fmt.Fprintln(e.stderr, "mtasts-sync:", render.Printable(msg))
 		}
 		return ec.ExitCode()
 	}
-	fmt.Fprintln(e.stderr, "mtasts-sync:", err)
+	// Errors quote others' text (mailcow's, a provider's, a server's).
+	fmt.Fprintln(e.stderr, "mtasts-sync:", render.Printable(err.Error()))
 	return exitError
 }
 

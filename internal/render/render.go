@@ -96,7 +96,8 @@ func Text(w io.Writer, p reconcile.Plan, st Style) error {
 		fmt.Fprintf(&b, " %s (see above).", plural(sum.Errors, "error"))
 	}
 	b.WriteString("\n")
-	_, err := io.WriteString(w, colorLines(b.String(), st))
+	// Escape what others wrote before our own colours go in.
+	_, err := io.WriteString(w, colorLines(Printable(b.String()), st))
 	return err
 }
 

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/check"
+)
+
+// TestOthersTextEscapedOnStderr: mailcow's error message (HTTP 200 with
+// {"type":"error"}) holding terminal escape sequences reaches stderr
+// escaped, so it cannot clear the screen or retitle the window.
+func TestOthersTextEscapedOnStderr(t *testing.T) {
+	mc, cfg := mailcowSetup(t, "policy:\n  mode: enforce\n  max_age: 86400\n  file: ./mta-sts.txt\n")
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"type":"error","msg":"\u001b]0;owned\u0007\u001b[2Jaccess denied"}`))
+	}))
+	t.Cleanup(evil.Close)
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(text), mc.URL(), evil.URL, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "plan", "--config", cfg)
+	if r.code != exitError {
+		t.Errorf("exit %d, want %d\n%s", r.code, exitError, r.stderr)
+	}
+	if strings.ContainsAny(r.stderr, "\x1b\x07") {
+		t.Errorf("stderr holds raw control characters: %q", r.stderr)
+	}
+	if want := `mailcow answered with an error: \x1b]0;owned\x07\x1b[2Jaccess denied`; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+}
+
+// TestCheckTableEscapesReasons: a reason quoting a server's text (a
+// policy body, an HTTP status line, a TXT record) is one escaped line in
+// the check table, and the verdict colours are still ours.
+func TestCheckTableEscapesReasons(t *testing.T) {
+	reports := []check.Report{{Domain: "example.com", Results: []check.Result{
+		{Check: "policy", Verdict: check.Fail, Reason: "server said \x1b[32mPASS\x1b[0m\nexample.com  policy  pass  forged"},
+	}}}
+	for _, color := range []bool{false, true} {
+		var b bytes.Buffer
+		if err := writeCheckTable(&b, reports, color); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if lines := strings.Count(out, "\n"); lines != 2 {
+			t.Errorf("color=%v: %d lines, want the header and one row:\n%s", color, lines, out)
+		}
+		if strings.Contains(out, "\x1b[32mPASS") {
+			t.Errorf("color=%v: the server's colour code is raw: %q", color, out)
+		}
+		if want := `server said \x1b[32mPASS\x1b[0m\x0aexample.com`; !strings.Contains(out, want) {
+			t.Errorf("color=%v: output lacks %q:\n%q", color, want, out)
+		}
+	}
+}
