@@ -98,6 +98,9 @@ func scenarioDANE(t *testing.T, pc providerCase) {
 			t.Fatalf("%s: plan was\n%s", st.what, planText(run.Plan))
 		}
 		writes := watchWrites(t, tg)
+		if tg.mw != nil {
+			tg.mw.ResetCounts()
+		}
 		run, rep = planApply(t, tg, text)
 		if rep.Err != nil {
 			t.Fatalf("%s: rerun: %v", st.what, rep.Err)
@@ -106,6 +109,7 @@ func scenarioDANE(t *testing.T, pc providerCase) {
 		if w := writes(); w != "" {
 			t.Errorf("%s: rerun wrote: %s", st.what, w)
 		}
+		t.Logf("request counts, DANE rerun (%s) plan+apply on %s: %s", st.what, pc.typ, requestCounts(tg))
 	}
 }
 
