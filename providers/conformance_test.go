@@ -50,6 +50,7 @@ func TestConformance(t *testing.T) {
 		{"dane", scenarioDANE},
 		{"dane-saved-plan", scenarioDANESavedPlan},
 		{"saved-plan", scenarioSavedPlan},
+		{"retire", scenarioRetire},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
