@@ -68,7 +68,7 @@ func (dr daneRun) rollover(p reconcile.Plan, ttl time.Duration) []string {
 			switch status[dane.Name(h.host, port)] {
 			case reconcile.Create, reconcile.Update:
 				creating = append(creating, strconv.Itoa(port))
-			case reconcile.Withheld, reconcile.Conflict:
+			case reconcile.Withheld, reconcile.Conflict, reconcile.Acknowledged:
 				waiting = append(waiting, strconv.Itoa(port))
 			}
 		}
