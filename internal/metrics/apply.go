@@ -50,6 +50,7 @@ func Apply(run ApplyRun, prev map[string]*dto.MetricFamily) *prometheus.Registry
 	zoneErr := gauge(reg, "zone_error", "1 if a zone could not be read or written in the last apply run.", "zone", "provider")
 	requests := gauge(reg, "api_requests", "API requests the last apply run sent, per provider account.", "provider")
 	throttled := gauge(reg, "api_throttled", "Throttling answers (429) the last apply run got, per provider account.", "provider")
+	budget := gauge(reg, "api_daily_budget_requests", "The requests a day the service allows a provider account (deSEC: 2,000); absent without such a cap.", "provider")
 
 	now := unix(run.Now)
 	success.WithLabelValues().Set(oneIf(!run.Failed))
@@ -122,6 +123,9 @@ func Apply(run ApplyRun, prev map[string]*dto.MetricFamily) *prometheus.Registry
 		st := run.API[n]
 		requests.WithLabelValues(n).Set(float64(st.Total()))
 		throttled.WithLabelValues(n).Set(float64(st.Throttled))
+		if st.DailyBudget > 0 {
+			budget.WithLabelValues(n).Set(float64(st.DailyBudget))
+		}
 	}
 	return reg
 }

@@ -100,7 +100,10 @@ func TestApplyMetrics(t *testing.T) {
 
 	// The first run succeeds everywhere but example.net, which never did.
 	first := roundTrip(t, Apply(ApplyRun{
-		Plan: plan, Results: results, API: map[string]providers.Stats{"cf": {Requests: map[string]int{"read": 3, "write": 2}, Throttled: 1}},
+		Plan: plan, Results: results, API: map[string]providers.Stats{
+			"cf":    {Requests: map[string]int{"read": 3, "write": 2}, Throttled: 1},
+			"desec": {Requests: map[string]int{"read": 7}, DailyBudget: 2000},
+		},
 		Duration: 1500 * time.Millisecond, Now: t0,
 	}, nil))
 	checks := []struct {
@@ -123,11 +126,16 @@ func TestApplyMetrics(t *testing.T) {
 		{"mtasts_sync_domain_last_success_timestamp_seconds", map[string]string{"domain": "example.org"}, float64(t0.Unix())},
 		{"mtasts_sync_api_requests", map[string]string{"provider": "cf"}, 5},
 		{"mtasts_sync_api_throttled", map[string]string{"provider": "cf"}, 1},
+		{"mtasts_sync_api_requests", map[string]string{"provider": "desec"}, 7},
+		{"mtasts_sync_api_daily_budget_requests", map[string]string{"provider": "desec"}, 2000},
 	}
 	for _, c := range checks {
 		if got, ok := Value(first, c.name, c.labels); !ok || got != c.want {
 			t.Errorf("first run: %s%v = %v (present %v), want %v", c.name, c.labels, got, ok, c.want)
 		}
+	}
+	if _, ok := Value(first, "mtasts_sync_api_daily_budget_requests", map[string]string{"provider": "cf"}); ok {
+		t.Error("a daily budget for Cloudflare, which has none")
 	}
 	if _, ok := Value(first, "mtasts_sync_domain_last_success_timestamp_seconds", map[string]string{"domain": "example.net"}); ok {
 		t.Error("example.net has a last success time though it never succeeded")
