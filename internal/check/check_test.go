@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -987,6 +988,50 @@ func TestSMTPPort(t *testing.T) {
 		if r.Check == "smtp mail.example.com" {
 			if r.Verdict != check.Pass {
 				t.Errorf("smtp on port 2525 = %s %q, want pass", r.Verdict, r.Reason)
+			}
+			return
+		}
+	}
+	t.Errorf("no smtp check\n%s", dump(rep))
+}
+
+// TestSMTPEndlessBanner: an MX host that answers with an endless
+// multi-line greeting is cut off once it has sent more than a probe ever
+// needs, not read into memory until the timeout.
+func TestSMTPEndlessBanner(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				line := []byte("220-" + strings.Repeat("A", 1020) + "\r\n")
+				// 4 MiB, then silence until the client gives up.
+				for range 4 << 10 {
+					if _, err := conn.Write(line); err != nil {
+						return
+					}
+				}
+				_, _ = io.Copy(io.Discard, conn)
+			}()
+		}
+	}()
+	w := goodWorld()
+	opts := w.start(t)
+	opts.Dialer.(checktest.Dialer).Routes["mail.example.com:25"] = ln.Addr().String()
+	opts.SMTP, opts.Timeout = true, 3*time.Second
+	rep := check.New(opts).Check(context.Background(), "example.com")
+	for _, r := range rep.Results {
+		if r.Check == "smtp mail.example.com" {
+			if r.Verdict != check.Fail || !strings.Contains(r.Reason, "sent more than 1024 KiB") {
+				t.Errorf("smtp = %s %q, want a fail naming the limit", r.Verdict, r.Reason)
 			}
 			return
 		}

@@ -90,6 +90,10 @@ func (c *Checker) starttls(ctx context.Context, addr, host string, cfg *tls.Conf
 		}
 	}
 
+	// The SMTP client reads lines and multi-line replies without bound:
+	// cap the whole conversation, handshake included, so a host sending
+	// an endless banner within the timeout cannot fill our memory.
+	conn = &cappedConn{Conn: conn, left: maxSMTPRead}
 	client, err := smtp.NewClient(conn, host)
 	if err != nil {
 		return none, fmt.Errorf("%s: greeting: %w", addr, err)
@@ -110,6 +114,31 @@ func (c *Checker) starttls(ctx context.Context, addr, host string, cfg *tls.Conf
 	state, _ := client.TLSConnectionState()
 	_ = client.Quit() // the handshake is done; a rude QUIT reply changes nothing
 	return state, nil
+}
+
+// maxSMTPRead bounds what one SMTP probe reads: greeting, EHLO reply and
+// the TLS handshake of a long chain take a few tens of KiB.
+const maxSMTPRead = 1 << 20
+
+// errSMTPTooMuch ends a probe whose host sent more than maxSMTPRead.
+var errSMTPTooMuch = fmt.Errorf("the server sent more than %d KiB before the TLS handshake ended: not an SMTP server's greeting, EHLO reply and certificates", maxSMTPRead>>10)
+
+// cappedConn fails reads past a byte budget.
+type cappedConn struct {
+	net.Conn
+	left int64
+}
+
+func (c *cappedConn) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errSMTPTooMuch
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.Conn.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // submissionsPort speaks TLS from the first byte (RFC 8314), not STARTTLS.
