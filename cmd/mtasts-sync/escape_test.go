@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -61,6 +62,41 @@ func TestCheckTableEscapesReasons(t *testing.T) {
 		}
 		if want := `server said \x1b[32mPASS\x1b[0m\x0aexample.com`; !strings.Contains(out, want) {
 			t.Errorf("color=%v: output lacks %q:\n%q", color, want, out)
+		}
+	}
+}
+
+// TestShowEscapesPlanFile: a saved plan is a file that may come from
+// elsewhere; show prints its head and its warnings escaped.
+func TestShowEscapesPlanFile(t *testing.T) {
+	plan := savedPlan(t, quickstart(t))
+	data, err := os.ReadFile(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["tool_version"] = "1.0\x1b]0;owned\x07"
+	doc["warnings"] = []string{"look \x1b[2J here"}
+	data, err = json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(plan, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "show", plan)
+	if r.code != 0 {
+		t.Fatalf("show: exit %d\n%s", r.code, r.stderr)
+	}
+	if strings.ContainsAny(r.stdout, "\x1b\x07") {
+		t.Errorf("show printed raw control characters:\n%q", r.stdout)
+	}
+	for _, want := range []string{`mtasts-sync 1.0\x1b]0;owned\x07 from`, `look \x1b[2J here`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("show lacks %q:\n%s", want, r.stdout)
 		}
 	}
 }

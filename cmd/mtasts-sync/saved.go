@@ -58,7 +58,8 @@ func loadPlan(path string) (planfile.File, *render.Saved, error) {
 }
 
 func writeSavedHead(w io.Writer, s render.Saved) {
-	fmt.Fprintf(w, "Saved plan %s, made %s by mtasts-sync %s from %s.\n", s.File, s.Created, s.ToolVersion, s.ConfigPath)
+	// A plan file may come from elsewhere: what it says is escaped.
+	fmt.Fprint(w, render.PrintableLine(fmt.Sprintf("Saved plan %s, made %s by mtasts-sync %s from %s.", s.File, s.Created, s.ToolVersion, s.ConfigPath))+"\n")
 }
 
 func cmdShow(c *cli.Context, e env) error {
