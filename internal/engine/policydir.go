@@ -81,6 +81,14 @@ func listDomains(ds []string) string {
 // writeDomainPolicy writes one domain's file under policy.dir, making its
 // directories as needed.
 func writeDomainPolicy(st reconcile.Step) error {
+	// <dir>/mta-sts.<domain>/.well-known: the two directories whose layout
+	// is ours; a symlink another user put at either is not followed.
+	wellKnown := filepath.Dir(st.Target)
+	for _, d := range []string{filepath.Dir(wellKnown), wellKnown} {
+		if err := safefile.CheckLink(d); err != nil {
+			return fmt.Errorf("policy.dir: the policy of %s: %w", st.Domain, err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(st.Target), 0o755); err != nil {
 		return fmt.Errorf("policy.dir: the policy of %s: %w", st.Domain, err)
 	}

@@ -76,6 +76,20 @@ func (w writer) resolveForWrite(path string) (target string, fi fs.FileInfo, err
 	return path, fi, nil
 }
 
+// CheckLink refuses path when it is a symlink (or starts a chain of
+// them) owned by a user other than root or the user running mtasts-sync,
+// as WriteFile does for the file it writes. Callers that make directories
+// on the way to a file they write check each directory they own the
+// layout of: a directory symlink another user planted would carry the
+// write anywhere. Anything that is not a symlink passes.
+func CheckLink(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return nil
+	}
+	return defaultWriter.trustedLinks(path, fi)
+}
+
 // maxLinks bounds the symlink chain trustedLinks walks, as the kernel's
 // own limit does (ELOOP).
 const maxLinks = 40

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPolicyDirForeignDirectoryLink: in a web root another user can
+// write, a symlink that user planted as a domain's directory
+// (mta-sts.<domain> -> elsewhere) is not followed: that domain's policy
+// is held back with an error naming the link, nothing is made at the
+// link's target, and the other domains go ahead.
+func TestPolicyDirForeignDirectoryLink(t *testing.T) {
+	if os.Geteuid() != 0 && os.Getenv("CI") != "true" {
+		t.Skip("a symlink owned by another user needs root to make")
+	}
+	cfg := gateConfig(t)
+	dir := filepath.Dir(cfg)
+	web := filepath.Join(dir, "web")
+	removeLine(t, filepath.Join(dir, "zones", "example.net.zone"), "mta-sts ")
+	b, _ := os.ReadFile(cfg)
+	b = bytes.Replace(b, []byte("  mx: [mail.example.com]\n"), []byte("  mx: [mail.example.com]\n  dir: ./web\n"), 1)
+	if err := os.WriteFile(cfg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(web, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := filepath.Join(dir, "elsewhere")
+	if err := os.Mkdir(elsewhere, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(web, "mta-sts.example.org")
+	if err := os.Symlink(elsewhere, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(link, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	d, caFile := startDirWeb(t, web, "example.com", "example.org", "example.net")
+	r := runLife(t, lifeNow, d, "apply", "--config", cfg, "--ca-file", caFile)
+	if r.code != exitError || !strings.Contains(r.stderr, "policy.dir: the policy of example.org: refusing to write "+link+": it is a symlink owned by uid 65534") {
+		t.Errorf("apply: exit %d, want 1 naming the link\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := entries(t, elsewhere); len(got) != 0 {
+		t.Errorf("the link's target got %v", got)
+	}
+	if _, err := os.Stat(filepath.Join(web, "mta-sts.example.com", ".well-known", "mta-sts.txt")); err != nil {
+		t.Errorf("example.com's policy file: %v", err)
+	}
+}
+
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
