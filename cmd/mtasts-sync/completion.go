@@ -58,6 +58,7 @@ type compCommand struct {
 	name, usage string
 	flags       []compFlag
 	args        []string // fixed words accepted as arguments
+	fileArgs    bool     // its arguments are paths (ArgsUsage names a FILE)
 }
 
 type compSpec struct {
@@ -120,7 +121,7 @@ func compFlags(flags []cli.Flag) []compFlag {
 func completionSpec(app *cli.App) compSpec {
 	s := compSpec{prog: app.Name, global: compFlags(app.Flags)}
 	for _, c := range app.VisibleCommands() {
-		cc := compCommand{name: c.Name, usage: c.Usage, flags: compFlags(c.Flags)}
+		cc := compCommand{name: c.Name, usage: c.Usage, flags: compFlags(c.Flags), fileArgs: strings.Contains(c.ArgsUsage, "FILE")}
 		if c.Name == "completion" {
 			cc.args = shells
 		}
@@ -204,6 +205,11 @@ func writeBash(w io.Writer, s compSpec) error {
 	fmt.Fprintf(&b, "\t\"\") COMPREPLY=($(compgen -W %q -- \"$cur\")) ;;\n", strings.Join(append(names, flagWords(s.global)...), " "))
 	for _, c := range s.commands {
 		words := append(append([]string{}, c.args...), flagWords(c.flags)...)
+		if c.fileArgs {
+			fmt.Fprintf(&b, "\t%s)\n\t\tif [[ \"$cur\" == -* ]]; then\n\t\t\tCOMPREPLY=($(compgen -W %q -- \"$cur\"))\n\t\telse\n"+
+				"\t\t\tcompopt -o filenames 2>/dev/null\n\t\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n\t\tfi ;;\n", c.name, strings.Join(words, " "))
+			continue
+		}
 		fmt.Fprintf(&b, "\t%s) COMPREPLY=($(compgen -W %q -- \"$cur\")) ;;\n", c.name, strings.Join(words, " "))
 	}
 	b.WriteString("\tesac\n}\n")
@@ -264,9 +270,12 @@ func writeZsh(w io.Writer, s compSpec) error {
 		for _, spec := range zshFlagSpecs(c.flags) {
 			fmt.Fprintf(&b, "\t\t\t\t%s \\\n", spec)
 		}
-		if len(c.args) > 0 {
+		switch {
+		case len(c.args) > 0:
 			fmt.Fprintf(&b, "\t\t\t\t'1:argument:(%s)'\n", strings.Join(c.args, " "))
-		} else {
+		case c.fileArgs:
+			b.WriteString("\t\t\t\t'*:file:_files'\n")
+		default:
 			b.WriteString("\t\t\t\t'*:argument: '\n")
 		}
 		b.WriteString("\t\t\t;;\n")
@@ -322,6 +331,9 @@ func writeFish(w io.Writer, s compSpec) error {
 		cond := "__fish_seen_subcommand_from " + c.name
 		if len(c.args) > 0 {
 			fmt.Fprintf(&b, "complete -c %s -n %s -a %s\n", s.prog, fishQuote(cond), fishQuote(strings.Join(c.args, " ")))
+		}
+		if c.fileArgs {
+			fmt.Fprintf(&b, "complete -c %s -n %s -F\n", s.prog, fishQuote(cond))
 		}
 		for _, f := range c.flags {
 			fishFlag(&b, s.prog, cond, f)

@@ -203,6 +203,8 @@ func TestBashCompletionCompletes(t *testing.T) {
 		{[]string{"mtasts-sync", "apply", "--output", ""}, []string{"text", "json"}},
 		{[]string{"mtasts-sync", "completion", "z"}, []string{"zsh"}},
 		{[]string{"mtasts-sync", "plan", "--config", "si"}, []string{"site.yaml"}},
+		{[]string{"mtasts-sync", "show", "si"}, []string{"site.yaml"}},
+		{[]string{"mtasts-sync", "show", "--no-c"}, []string{"--no-color"}},
 	}
 	for _, tt := range tests {
 		words := make([]string, len(tt.words))
