@@ -44,7 +44,7 @@ func newApp(e env) *cli.App {
 				Name:  "plan",
 				Usage: "show what apply would change, and why (changes nothing)",
 				Flags: []cli.Flag{domainFlag, outputFlag, &cli.BoolFlag{Name: "no-publish-gate", Usage: "publish ids without first fetching their policy over HTTPS"}, &cli.BoolFlag{Name: "no-dns-shortcut", Usage: "always read zones through the provider API, even when DNS already shows the desired records"},
-					&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when in sync, 2 when changes are pending, 1 on error"},
+					&cli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing is pending, 2 when changes or conflicts are pending (acknowledged ones aside), 1 on error"},
 					&cli.StringFlag{Name: "out", Usage: "also save the plan to `FILE`, for show and apply FILE"}},
 				Action: func(c *cli.Context) error { return cmdPlan(c, e) },
 			},
@@ -54,7 +54,7 @@ func newApp(e env) *cli.App {
 				ArgsUsage: "[PLANFILE]",
 				Flags: []cli.Flag{domainFlag, outputFlag, &cli.BoolFlag{Name: "no-publish-gate", Usage: "publish ids without first fetching their policy over HTTPS"}, &cli.BoolFlag{Name: "no-dns-shortcut", Usage: "always read zones through the provider API, even when DNS already shows the desired records"},
 					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing when nothing changed"},
-					&cli.DurationFlag{Name: "lock-wait", Usage: "how long to wait for another run's lock (0: fail at once)"},
+					&cli.DurationFlag{Name: "lock-wait", Usage: "how long to wait for another run's lock, a `DURATION` like 1m or 30s (0: fail at once)"},
 					&cli.StringFlag{Name: "metrics-file", Usage: "also write the run's Prometheus metrics to `FILE` (atomically, for node_exporter's textfile collector)"}},
 				Action: func(c *cli.Context) error { return cmdApply(c, e) },
 			},
@@ -119,7 +119,7 @@ const description = `mtasts-sync keeps, for every mail domain D, the DNS records
 
 The config is --config, else $MTASTS_SYNC_CONFIG, else ./mtasts-sync.yaml; the package installs an example as /etc/mtasts-sync/mtasts-sync.yaml, and the mtasts-sync.timer systemd unit runs apply every 15 minutes.
 
-Exit codes: 0 done; 1 error (or, for apply, a conflict left alone); 2 plan --detailed-exitcode with changes pending; 64 a usage error (unknown command or flag, a bad flag value, arguments the command does not take).`
+Exit codes: 0 done; 1 error (or, for apply, a conflict left alone); 2 plan --detailed-exitcode with changes or conflicts pending; 64 a usage error (unknown command or flag, a bad flag value, arguments the command does not take).`
 
 // globalFlags are accepted before and after the command name, so both
 // `mtasts-sync --config f plan` and `mtasts-sync plan --config f` work:
@@ -130,7 +130,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "config `FILE` (default: $" + configEnv + ", else " + defaultConfig + ")"},
 		&cli.BoolFlag{Name: "no-color", Usage: "never colour the output (also: NO_COLOR)"},
 		&cli.StringFlag{Name: "resolver", Usage: "DNS server `HOST:PORT` to ask (default: the system's)"},
-		&cli.IntFlag{Name: "concurrency", Usage: "zones of one provider account read or written at once", DefaultText: "per provider type"},
+		&cli.IntFlag{Name: "concurrency", Usage: "read or write at most `N` zones of one provider account at once", DefaultText: "per provider type"},
 		&cli.StringFlag{Name: "ca-file", Usage: "also trust the CA certificates in `FILE` (PEM) when fetching policies"},
 	}, logFlags()...)
 }

@@ -194,6 +194,11 @@ func describeFetchError(u, host string, err error) error {
 	}
 	var le *HostLookupError
 	if errors.As(err, &le) {
+		if le.Err != nil && !isNXDomain(le.Err) {
+			// The lookup itself failed (no answer, SERVFAIL): the name may
+			// well be right, so do not send the user off to create it.
+			return fmt.Errorf("%s: %w: the lookup failed, which says nothing about the record; make sure the resolver and the zone's nameservers answer, then check again", u, le)
+		}
 		return fmt.Errorf("%s: %w: make %s a CNAME to the policy host (run apply)", u, le, host)
 	}
 	var ne net.Error

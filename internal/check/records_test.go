@@ -131,3 +131,27 @@ func TestSelectRecordsSpacedBesideExact(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribeHostLookupError checks the advice on a policy host that did
+// not resolve: create the CNAME only when DNS said the name is not there,
+// never when the lookup itself failed.
+func TestDescribeHostLookupError(t *testing.T) {
+	const u = "https://mta-sts.example.com/.well-known/mta-sts.txt"
+	for _, tc := range []struct {
+		name       string
+		lookupErr  error
+		want, deny string
+	}{
+		{"NXDOMAIN", &rcodeError{name: "mta-sts.example.com.", qtype: dns.TypeA, rcode: dns.RcodeNameError}, "a CNAME to the policy host", "lookup failed"},
+		{"no address records", nil, "a CNAME to the policy host", "lookup failed"},
+		{"SERVFAIL", &rcodeError{name: "mta-sts.example.com.", qtype: dns.TypeA, rcode: dns.RcodeServerFailure}, "the lookup failed", "CNAME"},
+		{"no answer", errors.New("read udp: connection refused"), "the lookup failed", "CNAME"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := describeFetchError(u, "mta-sts.example.com", &HostLookupError{Host: "mta-sts.example.com.", Resolver: "127.0.0.1:53", Err: tc.lookupErr})
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), tc.deny) {
+				t.Errorf("got %q, want %q and not %q", err, tc.want, tc.deny)
+			}
+		})
+	}
+}
