@@ -585,7 +585,8 @@ func cmdDomains(c *cli.Context, e env) error {
 				source += " (alias of " + t.AliasOf + ")"
 			}
 			if t.Err != nil {
-				fmt.Fprintf(tw, "%s\terror: %v\t\t\t\n", t.Domain, t.Err)
+				// The error may quote a provider's message.
+				fmt.Fprintf(tw, "%s\terror: %s\t\t\t\n", t.Domain, render.PrintableLine(t.Err.Error()))
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Domain, zone, t.Provider, source, t.PolicyID)
@@ -594,7 +595,7 @@ func cmdDomains(c *cli.Context, e env) error {
 			return err
 		}
 		for _, s := range inv.Skipped {
-			fmt.Fprintf(e.stdout, "skipped %s: %s\n", s.Domain, s.Reason)
+			fmt.Fprintf(e.stdout, "skipped %s: %s\n", render.PrintableLine(s.Domain), render.PrintableLine(s.Reason))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -100,3 +103,35 @@ func TestShowEscapesPlanFile(t *testing.T) {
 		}
 	}
 }
+
+// TestDomainsEscapesProviderText: a provider's error message (here
+// Cloudflare's, answering the zone lookup) reaches the domains table
+// escaped.
+func TestDomainsEscapesProviderText(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "mtasts-sync.yaml")
+	text := "policy:\n  mode: testing\n  max_age: 86400\n  mx: [mail.example.com]\npolicy_host: mail.example.com\n" +
+		"provider: cf\ndomains: [example.com]\nproviders:\n  cf:\n    type: cloudflare\n    api_token: tok\n"
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	evil := roundTrip(func(r *http.Request) (*http.Response, error) {
+		body := `{"success":false,"errors":[{"code":9109,"message":"\u001b]0;owned\u0007\u001b[2Jinvalid token"}],"messages":[],"result":null}`
+		return &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"mtasts-sync", "domains", "--config", cfg},
+		env{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }, transport: evil})
+	all := out.String() + errOut.String()
+	if strings.ContainsAny(all, "\x1b\x07") {
+		t.Errorf("exit %d; raw control characters in the output:\n%q", code, all)
+	}
+	if !strings.Contains(all, `\x1b]0;owned\x07\x1b[2Jinvalid token`) {
+		t.Errorf("exit %d; the provider's message is not shown escaped:\n%s", code, all)
+	}
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
