@@ -36,10 +36,15 @@ func (e *StaleError) Error() string {
 // plan writes and what its policy steps replace, and refuses (a
 // *StaleError, nothing written) when any record at a name the plan writes,
 // the policy file or a mailcow policy differs from what the plan saw.
-// Records elsewhere in the zones do not matter. Then it publishes the
+// Records elsewhere in the zones do not matter. Before that, with no I/O,
+// it refuses (a *ScopeError) a plan that writes anything no plan of the
+// current config could (scope.go): a hand-edited file. Then it publishes the
 // policy, runs the publish gate (which may hold ids back: the report's
 // HeldAtApply), and writes the plan's changes, never more.
 func (e *Engine) ApplySaved(ctx context.Context, run *Run) (Report, error) {
+	if err := e.savedScope(run.Plan); err != nil {
+		return Report{}, err
+	}
 	live, err := e.checkSaved(ctx, run)
 	if err != nil {
 		return Report{}, err
