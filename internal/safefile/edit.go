@@ -122,8 +122,20 @@ func settle(ctx context.Context, path string, opts EditOptions, read func() ([]b
 // lock on its lock file (see LockSuffix) so that no cooperating writer is
 // halfway through it, and waiting, as Open does, for data opts.Complete
 // accepts. Where the lock file cannot be made (a directory this user may
-// not write), it reads without the lock.
+// not write), it reads without the lock. A symlink at path is followed
+// only when WriteFile would follow it.
 func ReadLocked(ctx context.Context, path string, opts EditOptions) ([]byte, error) {
+	return defaultWriter.readLocked(ctx, path, opts)
+}
+
+func (w writer) readLocked(ctx context.Context, path string, opts EditOptions) ([]byte, error) {
+	// The lock file goes beside the symlink's target: another user's
+	// symlink must not make us create one wherever it points.
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if err := w.trustedLinks(path, fi, "lock"); err != nil {
+			return nil, err
+		}
+	}
 	target, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return ReadFile(path, opts.Limit) // for its error

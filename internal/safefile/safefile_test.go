@@ -759,6 +759,14 @@ func TestWriteRefusesOthersSymlinks(t *testing.T) {
 				t.Fatalf("edit error = %v, want a refusal", err)
 			}
 			wantFile(t, victim, "secret", 0o600)
+			// A read under the lock would make the lock file beside the
+			// link's target.
+			if _, err := w.readLocked(context.Background(), path, EditOptions{Limit: KiB}); err == nil || !strings.Contains(err.Error(), "refusing to lock") {
+				t.Fatalf("locked read error = %v, want a refusal", err)
+			}
+			if _, err := os.Lstat(victim + LockSuffix); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("a lock file was made beside the link's target: %v", err)
+			}
 		})
 	}
 	t.Run("own link followed", func(t *testing.T) {

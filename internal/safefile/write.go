@@ -55,7 +55,7 @@ func (w writer) resolveForWrite(path string) (target string, fi fs.FileInfo, err
 	case err != nil:
 		return "", nil, fmt.Errorf("write %s: %w", path, unwrapPath(err))
 	case fi.Mode()&fs.ModeSymlink != 0:
-		if err := w.trustedLinks(path, fi); err != nil {
+		if err := w.trustedLinks(path, fi, "write"); err != nil {
 			return "", nil, err
 		}
 		target, err = filepath.EvalSymlinks(path)
@@ -87,7 +87,7 @@ func CheckLink(path string) error {
 	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 		return nil
 	}
-	return defaultWriter.trustedLinks(path, fi)
+	return defaultWriter.trustedLinks(path, fi, "write")
 }
 
 // maxLinks bounds the symlink chain trustedLinks walks, as the kernel's
@@ -96,8 +96,8 @@ const maxLinks = 40
 
 // trustedLinks walks the chain of symlinks starting at path (fi is its
 // Lstat) and refuses it if any link belongs to someone other than root or
-// w.euid.
-func (w writer) trustedLinks(path string, fi fs.FileInfo) error {
+// w.euid; verb says what was to be done through it ("write").
+func (w writer) trustedLinks(path string, fi fs.FileInfo, verb string) error {
 	link := path
 	for range maxLinks {
 		if fi.Mode()&fs.ModeSymlink == 0 {
@@ -108,7 +108,7 @@ func (w writer) trustedLinks(path string, fi fs.FileInfo) error {
 			if link != path {
 				via = " (through " + link + ")"
 			}
-			return fmt.Errorf("refusing to write %s: it is a symlink%s owned by uid %d, neither root nor the user running mtasts-sync, and its owner could point it at any file; have root own it (chown -h root %s) or replace it with the file itself", path, via, st.Uid, link)
+			return fmt.Errorf("refusing to %s %s: it is a symlink%s owned by uid %d, neither root nor the user running mtasts-sync, and its owner could point it at any file; have root own it (chown -h root %s) or replace it with the file itself", verb, path, via, st.Uid, link)
 		}
 		dest, err := os.Readlink(link)
 		if err != nil {
