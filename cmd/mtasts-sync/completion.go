@@ -20,7 +20,7 @@ var shells = []string{"bash", "zsh", "fish"}
 
 func cmdCompletion(c *cli.Context, e env) error {
 	if c.NArg() != 1 {
-		return fail(fmt.Errorf("completion needs one shell: %s (e.g. `mtasts-sync completion bash`)", strings.Join(shells, ", ")), exitError)
+		return usageError{msg: fmt.Sprintf("completion needs one shell: %s (e.g. `mtasts-sync completion bash`)", strings.Join(shells, ", ")), help: c.App.Name + " completion"}
 	}
 	spec := completionSpec(c.App)
 	switch shell := c.Args().First(); shell {
@@ -31,7 +31,9 @@ func cmdCompletion(c *cli.Context, e env) error {
 	case "fish":
 		return writeFish(e.stdout, spec)
 	default:
-		return fail(fmt.Errorf("completion: unknown shell %q; want one of %s", shell, strings.Join(shells, ", ")), exitError)
+		// A shell not offered is a wrong argument: a usage error, like an
+		// --output value not offered.
+		return usageError{msg: fmt.Sprintf("completion: unknown shell %q; want one of %s", shell, strings.Join(shells, ", ")), help: c.App.Name + " completion"}
 	}
 }
 

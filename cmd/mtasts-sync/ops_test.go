@@ -172,7 +172,7 @@ func TestCompletionScripts(t *testing.T) {
 		want string
 	}{
 		{[]string{"completion"}, exitUsage, "completion is missing its argument: mtasts-sync completion bash|zsh|fish"},
-		{[]string{"completion", "tcsh"}, exitError, `unknown shell "tcsh"; want one of bash, zsh, fish`},
+		{[]string{"completion", "tcsh"}, exitUsage, `unknown shell "tcsh"; want one of bash, zsh, fish (see mtasts-sync completion --help)`},
 	} {
 		r := runCLI(t, nil, bad.args...)
 		if r.code != bad.code || !strings.Contains(r.stderr, bad.want) {
