@@ -131,6 +131,9 @@ func ReadLocked(ctx context.Context, path string, opts EditOptions) ([]byte, err
 func (w writer) readLocked(ctx context.Context, path string, opts EditOptions) ([]byte, error) {
 	// The lock file goes beside the symlink's target: another user's
 	// symlink must not make us create one wherever it points.
+	if err := w.trustedDirs(path, "lock"); err != nil {
+		return nil, err
+	}
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		if err := w.trustedLinks(path, fi, "lock"); err != nil {
 			return nil, err

@@ -48,6 +48,9 @@ func (w writer) writeFile(path string, data []byte, perm fs.FileMode) error {
 // when there is no file yet). Every symlink on the way must belong to
 // root or to w.euid.
 func (w writer) resolveForWrite(path string) (target string, fi fs.FileInfo, err error) {
+	if err := w.trustedDirs(path, "write"); err != nil {
+		return "", nil, err
+	}
 	fi, err = os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -88,6 +91,37 @@ func CheckLink(path string) error {
 		return nil
 	}
 	return defaultWriter.trustedLinks(path, fi, "write")
+}
+
+// trustedDirs applies the symlink owner rule to the directories on the
+// way to path: /var/www/.well-known made a symlink by the web server's
+// user would carry a root write anywhere just as a symlink at the file
+// itself would.
+func (w writer) trustedDirs(path, verb string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil // the write reports it
+	}
+	dir := filepath.Dir(abs)
+	var dirs []string
+	for d := dir; ; d = filepath.Dir(d) {
+		dirs = append(dirs, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		fi, err := os.Lstat(dirs[i])
+		if err != nil {
+			return nil // the write reports it
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if err := w.trustedLinks(dirs[i], fi, verb+" through"); err != nil {
+				return fmt.Errorf("%s %s: %w", verb, path, err)
+			}
+		}
+	}
+	return nil
 }
 
 // maxLinks bounds the symlink chain trustedLinks walks, as the kernel's
