@@ -118,7 +118,7 @@ func checkTargets(c *cli.Context, e env) ([]checkTarget, *engine.Engine, error) 
 	for _, a := range c.Args().Slice() {
 		d, err := dnsname.Normalize(a)
 		if err != nil {
-			return nil, nil, fail(fmt.Errorf("domain %q: %w", a, err), exitError)
+			return nil, nil, fail(err, exitError) // names the argument already
 		}
 		args = append(args, d)
 	}
