@@ -526,7 +526,7 @@ func cmdPolicy(c *cli.Context, e env) error {
 		return fail(fmt.Errorf("%s: policy.dir holds one file per domain, and apply writes them (with the records they need); policy --write only writes policy.file", cfg.Path), exitError)
 	}
 	if cfg.Policy.File == "" {
-		return fail(fmt.Errorf("%s: policy.file is not set: say where to write the policy", cfg.Path), exitError)
+		return fail(fmt.Errorf("%s: policy.file is not set: add file: <path> under policy: for --write to write the policy there (or run policy without --write to print it)", cfg.Path), exitError)
 	}
 	if err := safefile.WriteFile(cfg.Policy.File, p.Render(), 0o644); err != nil {
 		return fail(fmt.Errorf("writing %s: %w", cfg.Policy.File, err), exitError)
