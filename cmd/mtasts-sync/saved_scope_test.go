@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 	"github.com/mtasts-sync/mtasts-sync/internal/planfile"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
@@ -82,57 +83,77 @@ var apexOrg = []planfile.Record{
 // is refused before anything is read or written, naming what is out of
 // scope.
 func TestSavedPlanScope(t *testing.T) {
+	withPolicyFile := func(t *testing.T, cfg, dir string) {
+		replaceIn(t, cfg, "  max_age: 604800\n", "  max_age: 604800\n  file: "+filepath.Join(dir, "policy.txt")+"\n")
+	}
+	enforce := mtasts.Policy{Mode: mtasts.ModeEnforce, MaxAge: 31557600, MX: []string{"evil.example"}}
 	tests := []struct {
-		name string
-		edit func(t *testing.T, f *planfile.File, dir string)
-		want string
+		name  string
+		setup func(t *testing.T, cfg, dir string)
+		edit  func(t *testing.T, f *planfile.File, dir string)
+		want  string
 	}{
-		{"delete the MX at the apex", func(t *testing.T, f *planfile.File, _ string) {
+		{"delete the MX at the apex", nil, func(t *testing.T, f *planfile.File, _ string) {
 			z := zoneOf(t, f, "example.org")
 			z.Changes = append(z.Changes, planfile.Change{Domain: "example.org", Kind: "sts", Name: "example.org.", Type: "MX",
 				Action: reconcile.Delete, Old: []string{"10 mail.example.com."}, New: []string{}, Have: apexOrg[:1], Want: []planfile.Record{}, Keep: []planfile.Record{}})
 			z.Seen = append(z.Seen, planfile.Name{Name: "example.org.", Records: apexOrg})
 		}, `zone example.org: delete example.org. MX: not the sts name of domain "example.org"`},
-		{"an MX at our name", func(t *testing.T, f *planfile.File, _ string) {
+		{"an MX at our name", nil, func(t *testing.T, f *planfile.File, _ string) {
 			c := changeAt(t, zoneOf(t, f, "example.org"), "mta-sts.example.org.", "CNAME")
 			c.Type = "MX"
 			c.Want = []planfile.Record{{Name: c.Name, Type: "MX", Value: "10 evil.example.", TTL: 3600}}
 		}, "kind policy-host holds no MX records"},
-		{"a record under another name", func(t *testing.T, f *planfile.File, _ string) {
+		{"a record under another name", nil, func(t *testing.T, f *planfile.File, _ string) {
 			c := changeAt(t, zoneOf(t, f, "example.org"), "mta-sts.example.org.", "CNAME")
 			c.Want = []planfile.Record{{Name: "www.example.org.", Type: "CNAME", Value: "mail.example.com.", TTL: 3600}}
 		}, "a record to write is www.example.org. CNAME, not at the change's name and type"},
-		{"delete the foreign TXT beside our id", func(t *testing.T, f *planfile.File, _ string) {
+		{"delete the foreign TXT beside our id", nil, func(t *testing.T, f *planfile.File, _ string) {
 			c := changeAt(t, zoneOf(t, f, "example.org"), "_mta-sts.example.org.", "TXT")
 			c.Have = append(c.Have, c.Keep...)
 			c.Keep = []planfile.Record{}
 		}, `TXT "owner=postmaster" is not ours to remove`},
-		{"remove a record the plan never saw", func(t *testing.T, f *planfile.File, _ string) {
+		{"remove a record the plan never saw", nil, func(t *testing.T, f *planfile.File, _ string) {
 			c := changeAt(t, zoneOf(t, f, "example.org"), "_mta-sts.example.org.", "TXT")
 			c.Keep = append(c.Keep, planfile.Record{Name: c.Name, Type: "TXT", Value: "planted", TTL: 60})
 		}, `TXT "planted" is not among the records the plan saw there`},
-		{"another TLSRPT address", func(t *testing.T, f *planfile.File, _ string) {
+		{"another TLSRPT address", nil, func(t *testing.T, f *planfile.File, _ string) {
 			c := changeAt(t, zoneOf(t, f, "example.net"), "_smtp._tls.example.net.", "TXT")
 			c.Want[0].Value = "v=TLSRPTv1; rua=mailto:spy@evil.example"
 		}, `TXT "v=TLSRPTv1; rua=mailto:spy@evil.example" is not what the config asks for`},
-		{"the policy host CNAME elsewhere", func(t *testing.T, f *planfile.File, _ string) {
+		{"the policy host CNAME elsewhere", nil, func(t *testing.T, f *planfile.File, _ string) {
 			c := changeAt(t, zoneOf(t, f, "example.org"), "mta-sts.example.org.", "CNAME")
 			c.Want[0].Value = "evil.example."
 		}, "CNAME evil.example. is not what the config asks for"},
-		{"a domain the config does not name", func(t *testing.T, f *planfile.File, _ string) {
+		{"a domain the config does not name", nil, func(t *testing.T, f *planfile.File, _ string) {
 			c := changeAt(t, zoneOf(t, f, "example.org"), "mta-sts.example.org.", "CNAME")
 			c.Domain, c.Name = "shop.example.org", "mta-sts.shop.example.org."
 			c.Want[0].Name = c.Name
 		}, "shop.example.org is not in domains:, retire: or dane.hosts"},
-		{"another zone", func(t *testing.T, f *planfile.File, _ string) {
+		{"another zone", nil, func(t *testing.T, f *planfile.File, _ string) {
 			z := zoneOf(t, f, "example.org")
 			z.Zone = "example.com"
 		}, "the config puts example.org in zone example.org through provider files, not zone example.com through files"},
-		{"a policy file anywhere", func(t *testing.T, f *planfile.File, dir string) {
+		{"a policy file anywhere", nil, func(t *testing.T, f *planfile.File, dir string) {
 			f.Steps = append(f.Steps, planfile.Step{Kind: reconcile.StepPolicyFile, Target: filepath.Join(dir, "owned"), Action: reconcile.Create,
 				Content: "version: STSv1\nmode: enforce\nmx: mail.example.com\nmax_age: 86400\n"})
 		}, "is not the config's policy.file or a policy.dir file"},
-		{"a mailcow entry without mailcow", func(t *testing.T, f *planfile.File, _ string) {
+		{"another id", nil, func(t *testing.T, f *planfile.File, _ string) {
+			c := changeAt(t, zoneOf(t, f, "example.org"), "_mta-sts.example.org.", "TXT")
+			c.Want[0].Value = "v=STSv1; id=20240101"
+		}, `TXT "v=STSv1; id=20240101" is not what the config asks for (the id of example.org's policy is`},
+		{"another policy with its id", nil, func(t *testing.T, f *planfile.File, _ string) {
+			f.Expected["example.org"] = planfile.Policy{Mode: string(enforce.Mode), MaxAge: enforce.MaxAge, MX: enforce.MX}
+			c := changeAt(t, zoneOf(t, f, "example.org"), "_mta-sts.example.org.", "TXT")
+			c.Want[0].Value = mtasts.STSRecord{ID: enforce.ID()}.String()
+		}, "example.org: the plan's policy of that domain (mode enforce, max_age 31557600, mx evil.example) is not the config's (mode testing, max_age 604800, mx mail.example.com)"},
+		{"another policy in policy.file", withPolicyFile, func(t *testing.T, f *planfile.File, _ string) {
+			if len(f.Steps) != 1 {
+				t.Fatalf("want one policy file step, have %+v", f.Steps)
+			}
+			f.Steps[0].Content = string(enforce.Render())
+		}, "the policy it writes (mode enforce, max_age 31557600, mx evil.example) is not the config's"},
+		{"a mailcow entry without mailcow", nil, func(t *testing.T, f *planfile.File, _ string) {
 			f.Steps = append(f.Steps, planfile.Step{Kind: reconcile.StepMailcowPolicy, Target: "example.org", Action: reconcile.Update,
 				Mailcow: &reconcile.MailcowSTS{Domain: "example.org", Mode: "none", MaxAge: 86400}})
 		}, "mailcow policy of example.org: the config does not set mailcow.manage_policy"},
@@ -140,8 +161,11 @@ func TestSavedPlanScope(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := quickstart(t)
-			plan := savedPlan(t, cfg)
 			dir := t.TempDir()
+			if tt.setup != nil {
+				tt.setup(t, cfg, dir)
+			}
+			plan := savedPlan(t, cfg)
 			editPlan(t, plan, func(f *planfile.File) { tt.edit(t, f, dir) })
 			before := zoneFiles(t, cfg)
 			r := runCLI(t, nil, "apply", plan)
@@ -153,6 +177,9 @@ func TestSavedPlanScope(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(dir, "owned")); err == nil {
 				t.Error("the refused apply wrote the policy file")
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "policy.txt")); err == nil {
+				t.Errorf("the refused apply wrote policy.file:\n%s", b)
 			}
 		})
 	}

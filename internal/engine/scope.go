@@ -32,8 +32,12 @@ import (
 //     removes or keeps are ones the plan saw there, and the ones it removes
 //     are ours (an STS or TLSRPT record, a DANE marker, a CNAME);
 //   - what it writes is what the config asks for: the policy host CNAME,
-//     the config's TLSRPT record, an STS record, a CNAME to the primary's
-//     name in the delegated layout, TLSA `3 1 1` records and their marker.
+//     the config's TLSRPT record, the STS record with the id of the policy
+//     the plan expects of the domain, a CNAME to the primary's name in the
+//     delegated layout, TLSA `3 1 1` records and their marker;
+//   - the policy it publishes (policy file, mailcow entry, expected
+//     policy) is the config's, unless the domain is retiring or the policy
+//     is not known offline (mailcow serves it, or mx is mailcow's hostname).
 
 // ScopeError is why a saved plan was not applied: it does what no plan of
 // the current config could. Nothing was written.
@@ -52,7 +56,7 @@ func (e *Engine) savedScope(p reconcile.Plan) error {
 	var out []string
 	for _, st := range p.Steps {
 		if st.Action == reconcile.Create || st.Action == reconcile.Update {
-			if msg := e.stepScope(st); msg != "" {
+			if msg := e.stepScope(p, st); msg != "" {
 				out = append(out, msg)
 			}
 		}
@@ -62,7 +66,7 @@ func (e *Engine) savedScope(p reconcile.Plan) error {
 			if !c.Applies() {
 				continue
 			}
-			for _, msg := range e.changeScope(zp, c) {
+			for _, msg := range e.changeScope(p, zp, c) {
 				out = append(out, fmt.Sprintf("zone %s: %s %s %s: %s", zp.Zone, c.Action, c.Name, c.Type, msg))
 			}
 		}
@@ -74,7 +78,7 @@ func (e *Engine) savedScope(p reconcile.Plan) error {
 }
 
 // stepScope says why a policy step is out of scope, or "".
-func (e *Engine) stepScope(st reconcile.Step) string {
+func (e *Engine) stepScope(p reconcile.Plan, st reconcile.Step) string {
 	cfg := e.cfg
 	switch st.Kind {
 	case reconcile.StepPolicyFile:
@@ -93,8 +97,19 @@ func (e *Engine) stepScope(st reconcile.Step) string {
 		if want == "" || st.Target != want {
 			return fmt.Sprintf("policy file %s is not the config's policy.file or a policy.dir file", st.Target)
 		}
-		if _, _, err := mtasts.ParsePolicy(st.Content); err != nil {
+		got, _, err := mtasts.ParsePolicy(st.Content)
+		if err != nil {
 			return fmt.Sprintf("policy file %s: the content is not an MTA-STS policy: %v", st.Target, err)
+		}
+		var ok bool
+		if st.Domain != "" {
+			ok = e.expectedScope(p, st.Domain) == "" && got.Equal(p.Expected[st.Domain])
+		} else {
+			pol, known := e.knownConfigPolicy()
+			ok = !known || got.Equal(pol)
+		}
+		if !ok {
+			return fmt.Sprintf("policy file %s: the policy it writes (%s) is not the config's", st.Target, describe(got))
 		}
 	case reconcile.StepMailcowPolicy:
 		switch {
@@ -102,6 +117,12 @@ func (e *Engine) stepScope(st reconcile.Step) string {
 			return fmt.Sprintf("mailcow policy of %s: the config does not set mailcow.manage_policy", st.Target)
 		case st.MailcowSTS == nil || st.MailcowSTS.Domain != st.Target || !validDomain(st.Target):
 			return fmt.Sprintf("mailcow policy of %s: the entry is not that domain's", st.Target)
+		case e.expectedScope(p, st.Target) != "":
+			return "mailcow policy of " + e.expectedScope(p, st.Target)
+		}
+		m := st.MailcowSTS
+		if got := (mtasts.Policy{Mode: mtasts.Mode(m.Mode), MaxAge: m.MaxAge, MX: m.MX}); !got.Equal(p.Expected[st.Target]) {
+			return fmt.Sprintf("mailcow policy of %s: the entry (%s) is not the policy the plan publishes", st.Target, describe(got.Normalize()))
 		}
 	}
 	// A step of an unknown kind is refused by checkSaved.
@@ -130,7 +151,7 @@ func (e *Engine) kindShape(kind string) (prefix string, types []string, ok bool)
 }
 
 // changeScope says why a change of zp is out of scope, one line each.
-func (e *Engine) changeScope(zp reconcile.ZonePlan, c reconcile.Change) []string {
+func (e *Engine) changeScope(p reconcile.Plan, zp reconcile.ZonePlan, c reconcile.Change) []string {
 	prefix, types, ok := e.kindShape(c.Kind)
 	switch {
 	case !ok:
@@ -178,7 +199,7 @@ func (e *Engine) changeScope(zp reconcile.ZonePlan, c reconcile.Change) []string
 		return ""
 	})
 	check("keep", c.Keep, sawIt)
-	check("write", c.Want, func(r reconcile.Record) string { return e.wantScope(c.Kind, prefix, r) })
+	check("write", c.Want, func(r reconcile.Record) string { return e.wantScope(p, c.Domain, c.Kind, prefix, r) })
 	return out
 }
 
@@ -203,7 +224,7 @@ func (e *Engine) zoneScope(zp reconcile.ZonePlan, domain string) string {
 
 // wantScope says why r is not a record the config could ask for at a
 // kind's name, or "".
-func (e *Engine) wantScope(kind, prefix string, r reconcile.Record) string {
+func (e *Engine) wantScope(p reconcile.Plan, domain, kind, prefix string, r reconcile.Record) string {
 	cfg := e.cfg
 	bad := fmt.Sprintf("%s %s is not what the config asks for", r.Type, reconcile.ShowValue(r.Type, r.Value))
 	switch {
@@ -216,8 +237,11 @@ func (e *Engine) wantScope(kind, prefix string, r reconcile.Record) string {
 			return bad
 		}
 	case kind == reconcile.KindSTS:
-		if _, _, err := mtasts.ParseSTSRecord(r.Value); err != nil {
-			return bad
+		if msg := e.expectedScope(p, domain); msg != "" {
+			return msg
+		}
+		if rec, _, err := mtasts.ParseSTSRecord(r.Value); err != nil || rec.ID != p.Expected[domain].ID() {
+			return bad + fmt.Sprintf(" (the id of %s's policy is %s)", domain, p.Expected[domain].ID())
 		}
 	case kind == reconcile.KindTLSRPT:
 		if cfg.TLSRPT == nil || !reconcile.Same(r, reconcile.Record{Name: r.Name, Type: "TXT", Value: mtasts.TLSRPTRecord{RUA: cfg.TLSRPT.RUA}.String()}) {
@@ -269,4 +293,32 @@ func (e *Engine) managed(domain string) bool {
 func validDomain(d string) bool {
 	n, err := dnsname.Normalize(d)
 	return err == nil && n == d
+}
+
+// expectedScope says why the policy p expects domain to serve is not one a
+// plan of the config could expect, or "": the config's policy for a
+// domain that is not retiring, where the config gives the policy (with
+// mailcow serving it, or the policy host found at run time, any).
+func (e *Engine) expectedScope(p reconcile.Plan, domain string) string {
+	pol, ok := p.Expected[domain]
+	if !ok {
+		return fmt.Sprintf("%s: the plan expects no policy of that domain", domain)
+	}
+	if _, retiring := e.cfg.Retiring(domain); retiring {
+		return ""
+	}
+	if want, known := e.knownConfigPolicy(); known && !pol.Equal(want) {
+		return fmt.Sprintf("%s: the plan's policy of that domain (%s) is not the config's (%s)", domain, describe(pol.Normalize()), describe(want))
+	}
+	return ""
+}
+
+// knownConfigPolicy returns the one policy the config publishes, when it
+// can be known offline: not with mailcow serving each domain's own, nor
+// when its mx defaults to a policy host found at run time.
+func (e *Engine) knownConfigPolicy() (mtasts.Policy, bool) {
+	if e.cfg.PolicySource() == config.PolicyMailcowServed || (e.cfg.PolicyHost == "" && len(e.cfg.Policy.MX) == 0) {
+		return mtasts.Policy{}, false
+	}
+	return e.configPolicy(e.cfg.PolicyHost).Normalize(), true
 }
