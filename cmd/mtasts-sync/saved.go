@@ -104,10 +104,10 @@ func cmdApplySaved(c *cli.Context, e env, path string) error {
 		return fail(fmt.Errorf("saved plan %s: its config: %w", path, err), exitError)
 	}
 	if err := providersMatch(f, cfg); err != nil {
-		return fail(err, exitError)
+		return fail(fmt.Errorf("saved plan %s: %w", path, err), exitError)
 	}
 	if content, err := safefile.ReadFile(cfg.Path, config.MaxConfigFile); err == nil && reconcile.FingerprintBytes(content) != f.Config.SHA256 {
-		fmt.Fprintf(e.stderr, "mtasts-sync: note: %s changed since the plan was made; apply takes only its credentials and applies the saved plan\n", cfg.Path)
+		fmt.Fprintf(e.stderr, "mtasts-sync: note: %s changed since the plan was made; apply takes its credentials from it, holds the saved plan against it, and applies only the saved plan\n", cfg.Path)
 	}
 	eng, err := newEngine(c, e, cfg)
 	if err != nil {

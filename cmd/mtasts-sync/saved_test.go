@@ -109,7 +109,7 @@ func TestSavedPlanAppliesExactly(t *testing.T) {
 	if !strings.HasPrefix(r.stdout, "Saved plan "+plan+", made ") || !strings.Contains(r.stdout, planText) {
 		t.Errorf("apply FILE does not show the saved plan:\n%s\nwant it to contain:\n%s", r.stdout, planText)
 	}
-	if !strings.Contains(r.stderr, "changed since the plan was made; apply takes only its credentials") {
+	if !strings.Contains(r.stderr, "changed since the plan was made; apply takes its credentials from it, holds the saved plan against it") {
 		t.Errorf("no note that the config changed: %q", r.stderr)
 	}
 	for _, n := range ourNames(t, cfg) {
@@ -194,7 +194,7 @@ func TestSavedPlanRefusals(t *testing.T) {
 			}
 			replaceIn(t, cfg, "directory: ./zones", "directory: ./other")
 			return nil
-		}, exitError, "provider files in " + "CFG" + " changed its type or settings"},
+		}, exitError, "saved plan PLAN: it is stale: what it changes moved since it was made; nothing was written:\n  provider files in CFG changed its type or settings"},
 		{"--domain", func(t *testing.T, cfg, plan string) []string {
 			return []string{"--domain", "example.org"}
 		}, exitUsage, "--domain cannot narrow a saved plan"},
@@ -212,7 +212,7 @@ func TestSavedPlanRefusals(t *testing.T) {
 			extra := tt.spoil(t, cfg, plan)
 			before := zoneFiles(t, cfg)
 			r := runCLI(t, nil, append([]string{"apply", plan}, extra...)...)
-			want := strings.ReplaceAll(tt.want, "CFG", cfg)
+			want := strings.NewReplacer("CFG", cfg, "PLAN", plan).Replace(tt.want)
 			if r.code != tt.code || !strings.Contains(r.stderr, want) {
 				t.Errorf("exit %d, want %d; stderr %q, want %q", r.code, tt.code, r.stderr, want)
 			}

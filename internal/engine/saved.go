@@ -25,9 +25,10 @@ type StaleError struct {
 }
 
 func (e *StaleError) Error() string {
-	head := "the saved plan is stale: what it changes moved since it was made"
+	// The caller names the plan file ("saved plan F: it is stale …").
+	head := "it is stale: what it changes moved since it was made"
 	if e.Applied {
-		head = "the saved plan was applied already"
+		head = "it was applied already"
 	}
 	return fmt.Sprintf("%s; nothing was written:\n  %s\nrun plan again", head, strings.Join(e.Moved, "\n  "))
 }
