@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -129,10 +131,25 @@ func globalFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "config `FILE` (default: $" + configEnv + ", else " + defaultConfig + ")"},
 		&cli.BoolFlag{Name: "no-color", Usage: "never colour the output (also: NO_COLOR)"},
-		&cli.StringFlag{Name: "resolver", Usage: "DNS server `HOST:PORT` to ask (default: the system's)"},
+		&cli.StringFlag{Name: "resolver", Usage: "DNS server `HOST:PORT` to ask (default: the system's)", Action: checkResolver},
 		&cli.IntFlag{Name: "concurrency", Usage: "read or write at most `N` zones of one provider account at once", DefaultText: "per provider type"},
 		&cli.StringFlag{Name: "ca-file", Usage: "also trust the CA certificates in `FILE` (PEM) when fetching policies"},
 	}, logFlags()...)
+}
+
+// checkResolver refuses a --resolver that is not HOST:PORT before any
+// lookup, as a usage error: otherwise every lookup of the run fails with
+// the same dial error, one check line at a time.
+func checkResolver(c *cli.Context, v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if n, perr := strconv.Atoi(port); err == nil && host != "" && perr == nil && n > 0 && n <= 65535 {
+		return nil
+	}
+	help := c.App.Name
+	if c.Command != nil && c.Command.Name != "" {
+		help += " " + c.Command.Name
+	}
+	return usageError{msg: fmt.Sprintf("--resolver %q: want the DNS server as HOST:PORT, e.g. 127.0.0.1:53 or [::1]:53", v), help: help}
 }
 
 // withGlobal adds the global flags to every command.

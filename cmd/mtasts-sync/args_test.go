@@ -92,6 +92,9 @@ func sampleValue(f cli.Flag) []string {
 	case *cli.DurationFlag:
 		return []string{name, "1s"}
 	}
+	if name == "--resolver" { // HOST:PORT; nothing listens on port 1
+		return []string{name, "127.0.0.1:1"}
+	}
 	return []string{name, "sample"}
 }
 

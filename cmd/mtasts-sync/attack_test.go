@@ -65,3 +65,24 @@ func entries(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestResolverFlagChecked: a --resolver that is not HOST:PORT is a usage
+// error (exit 64) before any lookup, before or after the command.
+func TestResolverFlagChecked(t *testing.T) {
+	cfg := quickstart(t)
+	for _, args := range [][]string{
+		{"check", "--resolver", "nonsense", "example.com"},
+		{"--resolver", "192.0.2.53", "check", "example.com"},
+		{"plan", "--config", cfg, "--resolver", "[::1]"},
+		{"--resolver=:53", "domains", "--config", cfg},
+		{"apply", "--config", cfg, "--resolver", "127.0.0.1:99999"},
+	} {
+		r := runCLI(t, nil, args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "--resolver") || !strings.Contains(r.stderr, "HOST:PORT") || r.stdout != "" {
+			t.Errorf("%q: exit %d, want %d naming --resolver\nstdout: %s\nstderr: %s", args, r.code, exitUsage, r.stdout, r.stderr)
+		}
+	}
+	if r := runCLI(t, nil, "plan", "--config", cfg, "--resolver", "127.0.0.1:1", "--no-dns-shortcut"); r.code == exitUsage {
+		t.Errorf("a HOST:PORT resolver was refused: %s", r.stderr)
+	}
+}
