@@ -294,6 +294,9 @@ func cmdPlan(c *cli.Context, e env) error {
 		return err
 	}
 	start := time.Now()
+	if err := checkPlanOut(c.String("out")); err != nil {
+		return fail(err, exitError)
+	}
 	run, err := eng.Plan(c.Context)
 	if err != nil {
 		return fail(err, exitError)

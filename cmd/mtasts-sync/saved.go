@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"sort"
 	"time"
@@ -36,6 +37,9 @@ func savePlan(path string, cfg *config.Config, p reconcile.Plan, e env) error {
 	if e.now != nil {
 		now = e.now
 	}
+	if err := checkPlanOut(path); err != nil {
+		return err
+	}
 	f := planfile.New(p, planfile.Meta{ToolVersion: buildVersion(), Created: now(), ConfigPath: abs, ConfigContent: content, Config: cfg})
 	data, err := f.Marshal()
 	if err != nil {
@@ -43,6 +47,25 @@ func savePlan(path string, cfg *config.Config, p reconcile.Plan, e env) error {
 	}
 	if err := safefile.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("saving the plan to %s: %w", path, err)
+	}
+	return nil
+}
+
+// checkPlanOut refuses to save a plan over a file that is not a saved
+// plan (a typo such as `plan --out mtasts-sync.yaml` would replace the
+// config): an existing file must be empty or a plan file. "" is fine.
+func checkPlanOut(path string) error {
+	if path == "" {
+		return nil
+	}
+	old, err := safefile.ReadFile(path, planfile.MaxSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("saving the plan to %s: %w", path, err)
+	case len(old) > 0 && !planfile.Looks(old):
+		return fmt.Errorf("saving the plan to %s: it exists and is not a saved plan; mtasts-sync replaces only a plan file: remove it or give another path", path)
 	}
 	return nil
 }

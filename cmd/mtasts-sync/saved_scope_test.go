@@ -184,3 +184,38 @@ func TestSavedPlanScope(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanOutReplacesOnlyPlans: plan --out replaces an earlier plan file
+// or an empty one, and refuses, before reading any zone, to replace
+// anything else (a typo naming the config would have lost it).
+func TestPlanOutReplacesOnlyPlans(t *testing.T) {
+	cfg := quickstart(t)
+	dir := t.TempDir()
+	older := savedPlan(t, cfg)
+	empty := filepath.Join(dir, "empty.plan")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{older, empty} {
+		if r := runCLI(t, nil, "plan", "--config", cfg, "--out", out); r.code != 0 {
+			t.Errorf("plan --out %s: exit %d\n%s", out, r.code, r.stderr)
+		}
+		if _, err := planfile.Load(out); err != nil {
+			t.Errorf("plan --out %s did not save the plan: %v", out, err)
+		}
+	}
+	zone := filepath.Join(filepath.Dir(cfg), "zones", "example.org.zone")
+	for _, out := range []string{cfg, zone} {
+		before, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := runCLI(t, nil, "plan", "--config", cfg, "--out", out)
+		if want := "it exists and is not a saved plan"; r.code != exitError || !strings.Contains(r.stderr, want) || r.stdout != "" {
+			t.Errorf("plan --out %s: exit %d, stdout %q, stderr %q; want exit 1, no plan, %q", out, r.code, r.stdout, r.stderr, want)
+		}
+		if after, _ := os.ReadFile(out); string(after) != string(before) {
+			t.Errorf("plan --out %s replaced it", out)
+		}
+	}
+}

@@ -31,9 +31,9 @@ import (
 // version is refused, never guessed at.
 const FormatVersion = 1
 
-// maxSize bounds what Read accepts: a plan of many thousand domains is a
+// MaxSize bounds what Read accepts: a plan of many thousand domains is a
 // few megabytes.
-const maxSize = 64 << 20
+const MaxSize = 64 << 20
 
 // File is a saved plan.
 type File struct {
@@ -295,24 +295,21 @@ func (f File) Marshal() ([]byte, error) {
 // unknown fields, a fingerprint that does not match the records saved
 // beside it, and trailing data.
 func Read(r io.Reader) (File, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
 	if err != nil {
 		return File{}, err
 	}
-	if len(data) > maxSize {
-		return File{}, fmt.Errorf("larger than %d MiB: not a plan file", maxSize>>20)
+	if len(data) > MaxSize {
+		return File{}, fmt.Errorf("larger than %d MiB: not a plan file", MaxSize>>20)
 	}
-	var head struct {
-		FormatVersion *int `json:"format_version"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return File{}, fmt.Errorf("not a plan file (JSON): %w", err)
-	}
+	version, err := formatVersion(data)
 	switch {
-	case head.FormatVersion == nil:
+	case err != nil:
+		return File{}, fmt.Errorf("not a plan file (JSON): %w", err)
+	case version == nil:
 		return File{}, errors.New("not a plan file: it has no format_version")
-	case *head.FormatVersion != FormatVersion:
-		return File{}, fmt.Errorf("made with plan file format %d; this mtasts-sync reads format %d only: run plan again with this version", *head.FormatVersion, FormatVersion)
+	case *version != FormatVersion:
+		return File{}, fmt.Errorf("made with plan file format %d; this mtasts-sync reads format %d only: run plan again with this version", *version, FormatVersion)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -333,9 +330,26 @@ func Read(r io.Reader) (File, error) {
 	return f, nil
 }
 
+// Looks reports whether data is a plan file of any format version: a JSON
+// object with a format_version. plan --out replaces only such a file.
+func Looks(data []byte) bool {
+	v, err := formatVersion(data)
+	return err == nil && v != nil
+}
+
+// formatVersion reads the format_version of a JSON document; nil when it
+// has none.
+func formatVersion(data []byte) (*int, error) {
+	var head struct {
+		FormatVersion *int `json:"format_version"`
+	}
+	err := json.Unmarshal(data, &head)
+	return head.FormatVersion, err
+}
+
 // Load reads the plan file at path (a regular file, at most 64 MiB).
 func Load(path string) (File, error) {
-	data, err := safefile.ReadFile(path, maxSize)
+	data, err := safefile.ReadFile(path, MaxSize)
 	if err != nil {
 		return File{}, err
 	}
