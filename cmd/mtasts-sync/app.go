@@ -132,7 +132,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "config `FILE` (default: $" + configEnv + ", else " + defaultConfig + ")"},
 		&cli.BoolFlag{Name: "no-color", Usage: "never colour the output (also: NO_COLOR)"},
 		&cli.StringFlag{Name: "resolver", Usage: "DNS server `HOST:PORT` to ask (default: the system's)", Action: checkResolver},
-		&cli.IntFlag{Name: "concurrency", Usage: "read or write at most `N` zones of one provider account at once", DefaultText: "per provider type"},
+		&cli.IntFlag{Name: "concurrency", Usage: "read or write at most `N` zones of one provider account at once", DefaultText: "per provider type", Action: checkConcurrency},
 		&cli.StringFlag{Name: "ca-file", Usage: "also trust the CA certificates in `FILE` (PEM) when fetching policies"},
 	}, logFlags()...)
 }
@@ -145,11 +145,24 @@ func checkResolver(c *cli.Context, v string) error {
 	if n, perr := strconv.Atoi(port); err == nil && host != "" && perr == nil && n > 0 && n <= 65535 {
 		return nil
 	}
-	help := c.App.Name
-	if c.Command != nil && c.Command.Name != "" {
-		help += " " + c.Command.Name
+	return usageError{msg: fmt.Sprintf("--resolver %q: want the DNS server as HOST:PORT, e.g. 127.0.0.1:53 or [::1]:53", v), help: flagHelp(c)}
+}
+
+// checkConcurrency refuses a --concurrency below 1, which would otherwise
+// silently mean the default.
+func checkConcurrency(c *cli.Context, n int) error {
+	if n >= 1 {
+		return nil
 	}
-	return usageError{msg: fmt.Sprintf("--resolver %q: want the DNS server as HOST:PORT, e.g. 127.0.0.1:53 or [::1]:53", v), help: help}
+	return usageError{msg: fmt.Sprintf("--concurrency %d: want 1 or more zones at once", n), help: flagHelp(c)}
+}
+
+// flagHelp is the command line whose --help explains a flag being checked.
+func flagHelp(c *cli.Context) string {
+	if c.Command != nil && c.Command.Name != "" {
+		return c.App.Name + " " + c.Command.Name
+	}
+	return c.App.Name
 }
 
 // withGlobal adds the global flags to every command.
@@ -226,8 +239,8 @@ func newEngine(c *cli.Context, e env, cfg *config.Config) (*engine.Engine, error
 	}
 	var eng *engine.Engine
 	sink, err := newLogSink(c, e, apiCounters(&eng))
-	if err != nil {
-		return nil, fail(err, exitError)
+	if err != nil { // a --log-level or --log-format value
+		return nil, usageError{msg: err.Error(), help: c.App.Name + " " + c.Command.Name}
 	}
 	pool, err := rootCAs(c.String("ca-file"))
 	if err != nil {

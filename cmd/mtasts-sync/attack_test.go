@@ -86,3 +86,24 @@ func TestResolverFlagChecked(t *testing.T) {
 		t.Errorf("a HOST:PORT resolver was refused: %s", r.stderr)
 	}
 }
+
+// TestFlagValuesAreUsageErrors: a --concurrency below 1 and an unknown
+// --log-level or --log-format are mistakes on the command line like an
+// unknown --output: one line, exit 64, nothing run.
+func TestFlagValuesAreUsageErrors(t *testing.T) {
+	cfg := quickstart(t)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", "--config", cfg, "--concurrency", "0"}, "--concurrency 0: want 1 or more"},
+		{[]string{"--concurrency", "-3", "apply", "--config", cfg}, "--concurrency -3: want 1 or more"},
+		{[]string{"plan", "--config", cfg, "--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"apply", "--config", cfg, "--log-format", "xml"}, `--log-format "xml"`},
+	} {
+		r := runCLI(t, nil, tt.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) || r.stdout != "" {
+			t.Errorf("%q: exit %d, want %d with %q\nstdout: %s\nstderr: %s", tt.args, r.code, exitUsage, tt.want, r.stdout, r.stderr)
+		}
+	}
+}

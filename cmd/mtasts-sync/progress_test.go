@@ -162,7 +162,8 @@ func TestLogLevels(t *testing.T) {
 	}
 	for _, bad := range [][]string{{"--log-level", "loud"}, {"--log-format", "xml"}} {
 		r := runCLI(t, nil, append([]string{"plan", "--config", cfg}, bad...)...)
-		if r.code != exitError || !strings.Contains(r.stderr, bad[0]) {
+		// A value not offered is a usage error, as README promises.
+		if r.code != exitUsage || !strings.Contains(r.stderr, bad[0]) {
 			t.Errorf("%v: exit %d, stderr %q", bad, r.code, r.stderr)
 		}
 	}
