@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mtasts-sync/mtasts-sync/internal/mailcow/mailcowtest"
 )
 
 // TestPolicyDirForeignDirectoryLink: in a web root another user can
@@ -105,5 +108,29 @@ func TestFlagValuesAreUsageErrors(t *testing.T) {
 		if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) || r.stdout != "" {
 			t.Errorf("%q: exit %d, want %d with %q\nstdout: %s\nstderr: %s", tt.args, r.code, exitUsage, tt.want, r.stdout, r.stderr)
 		}
+	}
+}
+
+// TestMailcowDomainNamesNeverPaths: a domain name from mailcow's API is
+// a path component under policy.dir; one that would climb out of it or
+// name a subdirectory ("../../x", "a/b.example.com") is refused with the
+// name quoted, and nothing is written anywhere.
+func TestMailcowDomainNamesNeverPaths(t *testing.T) {
+	for _, name := range []string{"../../escaped", "a/b.example.com", "..", "x.example.com/../../escaped"} {
+		t.Run(name, func(t *testing.T) {
+			mc, cfg := mailcowSetup(t, "policy:\n  mode: enforce\n  max_age: 86400\n  mx: [mail.example.com]\n  dir: ./web/root\n")
+			mc.AddDomain(mailcowtest.Domain{Name: name, Active: true})
+			dir := filepath.Dir(cfg)
+			r := runCLI(t, nil, "apply", "--config", cfg)
+			if r.code != exitError || !strings.Contains(r.stderr, strconv.Quote(name)) {
+				t.Errorf("apply: exit %d, want %d quoting the name\n%s%s", r.code, exitError, r.stdout, r.stderr)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "web")); !os.IsNotExist(err) {
+				t.Errorf("something was written under policy.dir: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "escaped")); !os.IsNotExist(err) {
+				t.Errorf("a file was made outside policy.dir: %v", err)
+			}
+		})
 	}
 }
