@@ -129,7 +129,11 @@ func TestSavedPlanScope(t *testing.T) {
 			c := changeAt(t, zoneOf(t, f, "example.org"), "mta-sts.example.org.", "CNAME")
 			c.Domain, c.Name = "shop.example.org", "mta-sts.shop.example.org."
 			c.Want[0].Name = c.Name
-		}, "shop.example.org is not in domains:, retire: or dane.hosts"},
+		}, "shop.example.org is not in domains: or retire:"},
+		{"the id not gated", nil, func(t *testing.T, f *planfile.File, _ string) {
+			c := changeAt(t, zoneOf(t, f, "example.org"), "_mta-sts.example.org.", "TXT")
+			c.Gated = false
+		}, "gated is false, but the publish gate decides every sts change and no other"},
 		{"another zone", nil, func(t *testing.T, f *planfile.File, _ string) {
 			z := zoneOf(t, f, "example.org")
 			z.Zone = "example.com"

@@ -26,8 +26,9 @@ import (
 //     _smtp._tls. under its domain, _<port>._tcp. under a dane: host)
 //     with the kind's record types, in the zone and through the provider
 //     the config gives that domain (zones:, else the default provider);
-//     without mailcow: the domain is one of domains:, retire: or a dane:
-//     host;
+//     the domain is one of domains: or retire: (any with mailcow), the
+//     host one of dane.hosts (domainScope); whether it is gated is its
+//     kind's;
 //   - its records are all at that name and of that type; the records it
 //     removes or keeps are ones the plan saw there, and the ones it removes
 //     are ours (an STS or TLSRPT record, a DANE marker, a CNAME);
@@ -89,8 +90,8 @@ func (e *Engine) stepScope(p reconcile.Plan, st reconcile.Step) string {
 		case st.Domain == "" && cfg.Policy.File != "" && cfg.Policy.Dir == "":
 			want = cfg.Policy.File
 		case st.Domain != "" && cfg.Policy.Dir != "" && validDomain(st.Domain):
-			if e.cfg.Mailcow == nil && !e.managed(st.Domain) {
-				return fmt.Sprintf("policy file %s: %s is not a domain of the config", st.Target, st.Domain)
+			if msg := e.domainScope(reconcile.KindSTS, st.Domain); msg != "" {
+				return fmt.Sprintf("policy file %s: %s", st.Target, msg)
 			}
 			want = PolicyDirFile(cfg.Policy.Dir, st.Domain)
 		}
@@ -165,8 +166,18 @@ func (e *Engine) changeScope(p reconcile.Plan, zp reconcile.ZonePlan, c reconcil
 	if msg := e.zoneScope(zp, c.Domain); msg != "" {
 		out = append(out, msg)
 	}
-	if e.cfg.Mailcow == nil && !e.managed(c.Domain) {
-		out = append(out, fmt.Sprintf("%s is not in domains:, retire: or dane.hosts", c.Domain))
+	if msg := e.domainScope(c.Kind, c.Domain); msg != "" {
+		out = append(out, msg)
+	}
+	// The publish gate at apply time checks the gated changes: whether a
+	// change is gated is its kind's, never the file's to say.
+	if c.Gated != (c.Kind == reconcile.KindSTS) {
+		out = append(out, fmt.Sprintf("gated is %t, but the publish gate decides every %s change and no other", c.Gated, reconcile.KindSTS))
+	}
+	if c.Kind == reconcile.KindSTS && c.Action != reconcile.Delete {
+		if msg := e.expectedScope(p, c.Domain); msg != "" {
+			out = append(out, msg)
+		}
 	}
 	seen := reconcile.At(zp.Seen, c.Name)
 	check := func(what string, recs []reconcile.Record, judge func(reconcile.Record) string) {
@@ -237,9 +248,6 @@ func (e *Engine) wantScope(p reconcile.Plan, domain, kind, prefix string, r reco
 			return bad
 		}
 	case kind == reconcile.KindSTS:
-		if msg := e.expectedScope(p, domain); msg != "" {
-			return msg
-		}
 		if rec, _, err := mtasts.ParseSTSRecord(r.Value); err != nil || rec.ID != p.Expected[domain].ID() {
 			return bad + fmt.Sprintf(" (the id of %s's policy is %s)", domain, p.Expected[domain].ID())
 		}
@@ -275,17 +283,26 @@ func oursToRemove(kind string, r reconcile.Record) bool {
 	return strings.HasPrefix(strings.TrimSpace(r.Value), reconcile.DANEMarker)
 }
 
-// managed reports whether the config names domain: in domains:, retire:,
-// or as a dane: host.
-func (e *Engine) managed(domain string) bool {
+// domainScope says why the config has no records of kind at domain, or
+// "": a dane: kind is at the hosts of dane.hosts (with mailcow and no
+// hosts there, at the host found at run time), the MTA-STS kinds at the
+// domains of domains: and retire: (with mailcow, any: mailcow names them
+// and apply does not ask it again).
+func (e *Engine) domainScope(kind, domain string) string {
 	cfg := e.cfg
-	if slices.Contains(cfg.Domains, domain) {
-		return true
+	if strings.HasPrefix(kind, "dane-") {
+		if cfg.DANE != nil && len(cfg.DANE.Hosts) > 0 && !slices.Contains(cfg.DANE.Hosts, domain) {
+			return fmt.Sprintf("%s is not in dane.hosts", domain)
+		}
+		return ""
+	}
+	if cfg.Mailcow != nil || slices.Contains(cfg.Domains, domain) {
+		return ""
 	}
 	if _, ok := cfg.Retiring(domain); ok {
-		return true
+		return ""
 	}
-	return cfg.DANE != nil && slices.Contains(cfg.DANE.Hosts, domain)
+	return fmt.Sprintf("%s is not in domains: or retire:", domain)
 }
 
 // validDomain reports whether d is a domain name in canonical form (no
