@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -179,6 +180,13 @@ func providersMatch(f planfile.File, cfg *config.Config) error {
 	}
 	sort.Strings(names)
 	var moved []string
+	// Every account the plan writes through is recorded: one left out of
+	// the file would not be compared at all.
+	for _, z := range f.Zones {
+		if _, ok := f.Config.Providers[z.Provider]; !ok && slices.ContainsFunc(z.Changes, func(c planfile.Change) bool { return reconcile.Change{Action: c.Action}.Applies() }) {
+			moved = append(moved, fmt.Sprintf("zone %s: the plan does not record what provider %s was when planned: the file was edited", z.Zone, z.Provider))
+		}
+	}
 	for _, n := range names {
 		pc, ok := cfg.Providers[n]
 		switch {

@@ -157,6 +157,9 @@ func TestSavedPlanScope(t *testing.T) {
 			}
 			f.Steps[0].Content = string(enforce.Render())
 		}, "the policy it writes (mode enforce, max_age 31557600, mx evil.example) is not the config's"},
+		{"the provider's settings left out", nil, func(t *testing.T, f *planfile.File, _ string) {
+			delete(f.Config.Providers, "files")
+		}, "zone example.org: the plan does not record what provider files was when planned: the file was edited"},
 		{"a mailcow entry without mailcow", nil, func(t *testing.T, f *planfile.File, _ string) {
 			f.Steps = append(f.Steps, planfile.Step{Kind: reconcile.StepMailcowPolicy, Target: "example.org", Action: reconcile.Update,
 				Mailcow: &reconcile.MailcowSTS{Domain: "example.org", Mode: "none", MaxAge: 86400}})
@@ -173,7 +176,7 @@ func TestSavedPlanScope(t *testing.T) {
 			editPlan(t, plan, func(f *planfile.File) { tt.edit(t, f, dir) })
 			before := zoneFiles(t, cfg)
 			r := runCLI(t, nil, "apply", plan)
-			if r.code != exitError || !strings.Contains(r.stderr, "does what no plan made from") || !strings.Contains(r.stderr, tt.want) {
+			if r.code != exitError || !strings.Contains(r.stderr, "nothing was written") || !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("exit %d, want %d; stderr %q, want %q", r.code, exitError, r.stderr, tt.want)
 			}
 			if diff := cmp.Diff(before, zoneFiles(t, cfg)); diff != "" {
