@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +161,14 @@ func TestSavedPlanScope(t *testing.T) {
 		{"the provider's settings left out", nil, func(t *testing.T, f *planfile.File, _ string) {
 			delete(f.Config.Providers, "files")
 		}, "zone example.org: the plan does not record what provider files was when planned: the file was edited"},
+		{"a withheld id made a create", nil, func(t *testing.T, f *planfile.File, _ string) {
+			z := zoneOf(t, f, "example.net")
+			c := changeAt(t, z, "_mta-sts.example.net.", "TXT")
+			c.Action, c.Reason = reconcile.Create, ""
+			z.Seen = append(z.Seen, planfile.Name{Name: c.Name, Records: []planfile.Record{}})
+			// and the conflict at mta-sts.example.net. gone from the file
+			z.Changes = slices.DeleteFunc(z.Changes, func(c planfile.Change) bool { return c.Action == reconcile.Conflict })
+		}, "zone example.net: the plan writes the id of example.net, but mta-sts.example.net. would hold A 192.0.2.7, not the CNAME to mail.example.com.: the id waits for the policy host"},
 		{"a mailcow entry without mailcow", nil, func(t *testing.T, f *planfile.File, _ string) {
 			f.Steps = append(f.Steps, planfile.Step{Kind: reconcile.StepMailcowPolicy, Target: "example.org", Action: reconcile.Update,
 				Mailcow: &reconcile.MailcowSTS{Domain: "example.org", Mode: "none", MaxAge: 86400}})

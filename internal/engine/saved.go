@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/mtasts-sync/mtasts-sync/internal/dnsname"
 	"github.com/mtasts-sync/mtasts-sync/internal/mailcow"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
@@ -132,6 +134,9 @@ func (e *Engine) checkSaved(ctx context.Context, run *Run) (map[string][]reconci
 			isApplied := reconcile.Fingerprint(now) == reconcile.Fingerprint(zp.After(saw, name))
 			note(fmt.Sprintf("zone %s: %s: the plan saw %s, the zone now holds %s", zp.Zone, name, show(saw), show(now)), isApplied)
 		}
+		for _, msg := range e.hostMissing(zp, lives[i]) {
+			note(msg, false)
+		}
 	}
 	if len(moved) > 0 {
 		return nil, &StaleError{Moved: moved, Applied: applied}
@@ -225,4 +230,40 @@ func show(recs []reconcile.Record) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")
+}
+
+// hostMissing says, for each id the plan writes, why its domain's policy
+// host would not be in place once the plan is applied (mta-sts.<domain>
+// not a CNAME to policy_host), the rule by which a plan holds the id
+// back. The plan need not touch that name, so its fingerprints do not
+// cover it: a record put there since, or a withheld change edited into a
+// create, would otherwise send senders to a host that is not ours. Only
+// where policy_host is known offline; a retiring domain's id does not wait.
+func (e *Engine) hostMissing(zp reconcile.ZonePlan, live []reconcile.Record) []string {
+	if e.cfg.PolicyHost == "" {
+		return nil
+	}
+	host := dnsname.FQDN(e.cfg.PolicyHost)
+	var out []string
+	for _, c := range zp.Changes {
+		if c.Kind != reconcile.KindSTS || (c.Action != reconcile.Create && c.Action != reconcile.Update) {
+			continue
+		}
+		name := dnsname.FQDN("mta-sts." + c.Domain)
+		if _, retiring := e.cfg.Retiring(c.Domain); retiring || name == host {
+			continue
+		}
+		var after []reconcile.Record
+		for _, r := range zp.After(reconcile.At(live, name), name) {
+			dup := slices.ContainsFunc(after, func(a reconcile.Record) bool { return reconcile.Same(a, r) })
+			if !dup && r.Type != "RRSIG" && r.Type != "NSEC" && r.Type != "NSEC3" {
+				after = append(after, r)
+			}
+		}
+		if len(after) != 1 || after[0].Type != "CNAME" || after[0].Value != host {
+			out = append(out, fmt.Sprintf("zone %s: the plan writes the id of %s, but %s would hold %s, not the CNAME to %s: the id waits for the policy host",
+				zp.Zone, c.Domain, name, show(after), host))
+		}
+	}
+	return out
 }
