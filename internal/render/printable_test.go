@@ -60,3 +60,33 @@ func TestTextEscapesOthersText(t *testing.T) {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// A plan file is written by whoever could edit it: a newline inside any of
+// its texts must not make a line of its own in show's output, where a
+// reviewer would read it as part of the plan.
+func TestTextNewlinesForgeNoLine(t *testing.T) {
+	forged := "x\n  - evil.example.com. MX 10 mx.evil.test"
+	p := reconcile.Plan{
+		Warnings: []string{"w " + forged},
+		Steps:    []reconcile.Step{{Kind: reconcile.StepPolicyFile, Target: "/srv/p " + forged, Action: reconcile.Update, Old: []string{"a"}, New: []string{"b " + forged}, Reason: "r " + forged}},
+		Zones: []reconcile.ZonePlan{
+			{Zone: "example.com", Provider: "cf", Changes: []reconcile.Change{{Name: "_mta-sts.example.com.", Type: "TXT", Action: reconcile.Update, Old: []string{"v=STSv1; id=1"}, New: []string{"v=STSv1; id=2"}, Reason: "c " + forged, Why: "why " + forged}}},
+			{Zone: "example.net", Provider: "cf", Err: errorString("e " + forged)},
+		},
+		Retiring: []reconcile.Retirement{{Domain: "example.org", Stage: "retiring", Note: "n " + forged}},
+		Orphans:  []reconcile.Orphan{{Domain: "example.info", Zone: "example.info", Provider: "cf", Records: []string{"o " + forged}, Advice: "a " + forged}},
+		Skipped:  []reconcile.Skipped{{Domain: "example.biz", Reason: "s " + forged}},
+	}
+	var b bytes.Buffer
+	if err := Text(&b, p, Style{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "- evil") || strings.HasPrefix(l, "  - evil") {
+			t.Errorf("a newline in the plan's text made a line of its own:\n%s", b.String())
+		}
+	}
+	if got := strings.Count(b.String(), `\x0a  - evil.example.com.`); got != 11 {
+		t.Errorf("want the 11 forged texts escaped in place, found %d:\n%s", got, b.String())
+	}
+}

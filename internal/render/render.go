@@ -34,18 +34,18 @@ func (st Style) paint(a reconcile.Action, s string) string {
 func Text(w io.Writer, p reconcile.Plan, st Style) error {
 	var b strings.Builder
 	for _, w := range p.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", w)
+		linef(&b, "warning: %s\n", w)
 	}
 	for _, s := range p.Steps {
-		line := fmt.Sprintf("  %s %s %s", symbols[s.Action], s.Kind, s.Target)
+		line := fmt.Sprintf("  %s %s %s", symbols[s.Action], s.Kind, PrintableLine(s.Target))
 		switch {
 		case len(s.Old) > 0:
-			line += ": " + arrow(s.Old, s.New, "")
+			line += ": " + PrintableLine(arrow(s.Old, s.New, ""))
 		case len(s.New) > 0:
-			line += ": " + list(s.New, "")
+			line += ": " + PrintableLine(list(s.New, ""))
 		}
 		if s.Reason != "" {
-			line += "  (" + s.Reason + ")"
+			line += "  (" + PrintableLine(s.Reason) + ")"
 		}
 		b.WriteString(line + "\n")
 	}
@@ -55,50 +55,65 @@ func Text(w io.Writer, p reconcile.Plan, st Style) error {
 			confirmed = append(confirmed, z.Zone)
 		}
 		if z.Err != nil {
-			head := fmt.Sprintf("zone %s (provider %s)", z.Zone, z.Provider)
-			fmt.Fprintf(&b, "%s\n  error: %s\n", head, strings.TrimPrefix(z.Err.Error(), head+": "))
+			head := fmt.Sprintf("zone %s (provider %s)", PrintableLine(z.Zone), PrintableLine(z.Provider))
+			linef(&b, "%s\n  error: %s\n", head, strings.TrimPrefix(z.Err.Error(), head+": "))
 			continue
 		}
 		if len(z.Changes) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "zone %s (provider %s)\n", z.Zone, z.Provider)
+		linef(&b, "zone %s (provider %s)\n", z.Zone, z.Provider)
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		for _, c := range z.Changes {
-			fmt.Fprintf(tw, "  %s %s\t%s\t%s\n", symbols[c.Action], c.Name, c.Type, changeText(c))
+			linef(tw, "  %s %s\t%s\t%s\n", symbols[c.Action], c.Name, c.Type, changeText(c))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
 	for _, r := range p.Retiring {
-		fmt.Fprintf(&b, "%s %s: %s\n", r.Stage, r.Domain, r.Note)
+		linef(&b, "%s %s: %s\n", r.Stage, r.Domain, r.Note)
 	}
 	for _, o := range p.Orphans {
-		fmt.Fprintf(&b, "orphaned %s (zone %s, provider %s): %s; %s\n", o.Domain, o.Zone, o.Provider, strings.Join(o.Records, ", "), o.Advice)
+		linef(&b, "orphaned %s (zone %s, provider %s): %s; %s\n", o.Domain, o.Zone, o.Provider, strings.Join(o.Records, ", "), o.Advice)
 	}
 	for _, s := range p.Skipped {
-		fmt.Fprintf(&b, "skipped %s: %s\n", s.Domain, s.Reason)
+		linef(&b, "skipped %s: %s\n", s.Domain, s.Reason)
 	}
 	if len(confirmed) > 0 {
-		fmt.Fprintf(&b, "Confirmed in sync by DNS, no API call: %s (not searched for orphans: --no-dns-shortcut reads them).\n", strings.Join(confirmed, ", "))
+		linef(&b, "Confirmed in sync by DNS, no API call: %s (not searched for orphans: --no-dns-shortcut reads them).\n", strings.Join(confirmed, ", "))
 	}
 	sum := p.Summary()
-	fmt.Fprintf(&b, "Plan: %d to add, %d to change, %d to delete, %s.", sum.Create, sum.Update, sum.Delete, plural(sum.Conflict, "conflict"))
+	linef(&b, "Plan: %d to add, %d to change, %d to delete, %s.", sum.Create, sum.Update, sum.Delete, plural(sum.Conflict, "conflict"))
 	if sum.Withheld > 0 {
-		fmt.Fprintf(&b, " %d withheld.", sum.Withheld)
+		linef(&b, " %d withheld.", sum.Withheld)
 	}
 	if sum.Acknowledged > 0 {
-		fmt.Fprintf(&b, " %d acknowledged.", sum.Acknowledged)
+		linef(&b, " %d acknowledged.", sum.Acknowledged)
 	}
-	fmt.Fprintf(&b, " %s already in sync.", plural(sum.InSync, "domain"))
+	linef(&b, " %s already in sync.", plural(sum.InSync, "domain"))
 	if sum.Errors > 0 {
-		fmt.Fprintf(&b, " %s (see above).", plural(sum.Errors, "error"))
+		linef(&b, " %s (see above).", plural(sum.Errors, "error"))
 	}
 	b.WriteString("\n")
 	// Escape what others wrote before our own colours go in.
 	_, err := io.WriteString(w, colorLines(Printable(b.String()), st))
 	return err
+}
+
+// linef is fmt.Fprintf for one line of the plan: every string or error it
+// is given came from a provider, a server or a plan file, so each is kept to
+// one line (a newline in a reason must not forge a line of its own).
+func linef(w io.Writer, format string, args ...any) {
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = PrintableLine(v)
+		case error:
+			args[i] = PrintableLine(v.Error())
+		}
+	}
+	fmt.Fprintf(w, format, args...)
 }
 
 // colorLines paints change lines by their symbol; plain text is unchanged.
