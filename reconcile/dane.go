@@ -108,3 +108,33 @@ func markerLists(marker, v string) bool {
 	}
 	return false
 }
+
+// DANEClaimed returns, among the records at one _<port>._tcp.<host> name,
+// those a marker of ours claims there: the TLSA records a marker lists,
+// then the markers themselves (the order to delete them in: a TLSA value
+// left without its marker would be foreign to a later run). It is nil
+// when no marker is at the name.
+func DANEClaimed(at []Record) []Record {
+	var tlsa, markers []Record
+	for _, r := range at {
+		if r.Type == "TXT" && isDANEMarker(r.Value) {
+			markers = append(markers, r)
+		}
+	}
+	if len(markers) == 0 {
+		return nil
+	}
+	for _, r := range at {
+		if r.Type != "TLSA" {
+			continue
+		}
+		for _, m := range markers {
+			if markerLists(m.Value, r.Value) {
+				tlsa = append(tlsa, r)
+				break
+			}
+		}
+	}
+	sort.SliceStable(tlsa, func(i, j int) bool { return tlsa[i].Value < tlsa[j].Value })
+	return append(tlsa, markers...)
+}

@@ -74,9 +74,10 @@ type Retirement struct {
 }
 
 // Orphan is a domain whose records are ours by shape but that is neither
-// managed nor retiring: shown, never deleted.
+// managed nor retiring, or a host outside dane.hosts whose TLSA records our
+// marker lists: shown, never deleted.
 type Orphan struct {
-	Domain   string   `json:"domain"`
+	Domain   string   `json:"domain"` // the mail domain, or the DANE host
 	Zone     string   `json:"zone"`
 	Provider string   `json:"provider"`
 	Records  []string `json:"records"` // "name TYPE value", in write order

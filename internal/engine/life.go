@@ -2,9 +2,11 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mtasts-sync/mtasts-sync/internal/config"
+	"github.com/mtasts-sync/mtasts-sync/internal/dane"
 	"github.com/mtasts-sync/mtasts-sync/internal/lifecycle"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
@@ -51,6 +53,39 @@ func (e *Engine) known(inv Inventory) func(string) bool {
 	return func(d string) bool { return claimed[d] }
 }
 
+// daneHosts are the hosts whose TLSA records dane: keeps, as
+// lifecycle.Shape wants them: with mailcow and no policy_host, the policy
+// host found at run time stands for the default.
+func (e *Engine) daneHosts(policyHost string) map[string]bool {
+	out := map[string]bool{}
+	if e.cfg.DANE == nil {
+		return out
+	}
+	hosts := e.cfg.DANE.Hosts
+	if len(hosts) == 0 && policyHost != "" {
+		hosts = []string{policyHost}
+	}
+	for _, h := range hosts {
+		out[strings.ToLower(strings.TrimSuffix(h, "."))] = true
+	}
+	return out
+}
+
+// daneOrphanAdvice says what to do about a host's DANE records that no
+// run keeps any more.
+func (e *Engine) daneOrphanAdvice(o lifecycle.Orphan) string {
+	names := make([]string, len(o.Ports))
+	for i, p := range o.Ports {
+		names[i] = dane.Name(o.Domain, p)
+	}
+	why, back := "dane.hosts does not list "+o.Domain, "add it back to dane.hosts"
+	if e.cfg.DANE == nil {
+		why, back = "the config has no dane:", fmt.Sprintf("add dane: back with hosts: [%s]", o.Domain)
+	}
+	return fmt.Sprintf("TLSA records mtasts-sync published (its %s marker TXT lists them), but %s, so they no longer follow the host's key: if it still takes mail, senders that validate DANE refuse it once the key changes; left alone: %s, or delete by hand the TLSA records listed and then the marker TXT at %s",
+		strings.TrimSuffix(reconcile.DANEMarker, ";"), why, back, strings.Join(names, ", "))
+}
+
 // orphanZones adds the configured zones that hold no domain of this run,
 // so that records left there are found: a zone whose last domain was
 // removed is exactly where orphans are. With --domain the run looks only
@@ -71,10 +106,13 @@ func (e *Engine) orphanZones(inv Inventory, groups map[[2]string]*zoneInput) {
 // lists its orphans; their changes join zp.
 func (e *Engine) planLife(spec reconcile.Spec, policyHost string, zi *zoneInput, live []reconcile.Record, zp *reconcile.ZonePlan, known func(string) bool) zoneLife {
 	var out zoneLife
-	shape := lifecycle.Shape{PolicyHost: policyHost, Managed: spec.Managed}
+	shape := lifecycle.Shape{PolicyHost: policyHost, Managed: spec.Managed, DANEHosts: e.daneHosts(policyHost)}
 	for _, o := range shape.Orphans(zi.zone, live, known) {
 		ro := reconcile.Orphan{Domain: o.Domain, Zone: zi.zone, Provider: zi.provider,
 			Advice: fmt.Sprintf("ours by shape, but %s is neither a domain of the config or mailcow nor in retire:; left alone: add it to retire: (retire: {%s: %s}) to remove its records safely, or back to domains:", o.Domain, o.Domain, e.opts.Now().UTC().Format(time.DateOnly))}
+		if len(o.Ports) > 0 {
+			ro.Advice = e.daneOrphanAdvice(o)
+		}
 		for _, r := range o.Records {
 			ro.Records = append(ro.Records, fmt.Sprintf("%s %s %s", r.Name, r.Type, reconcile.ShowValue(r.Type, r.Value)))
 		}

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mtasts-sync/mtasts-sync/internal/dane"
 	"github.com/mtasts-sync/mtasts-sync/internal/mtasts"
 	"github.com/mtasts-sync/mtasts-sync/reconcile"
 )
@@ -11,18 +12,27 @@ import (
 // Shape says how to recognise records this tool made, by their shape
 // alone: a CNAME from mta-sts.D to the policy host, or from _mta-sts.D or
 // _smtp._tls.D to the same name under a managed domain (the delegated
-// layout's pointers to the primary).
+// layout's pointers to the primary); and at _<port>._tcp.H, our DANE
+// marker TXT (reconcile.DANEMarker) with the TLSA values it lists.
 type Shape struct {
 	PolicyHost string          // the policy host, with or without the trailing dot
 	Managed    map[string]bool // domains a delegated CNAME may point under
+	// DANEHosts are the hosts of dane.hosts, lower case without the
+	// trailing dot: their _<port>._tcp names are the DANE kind's, on
+	// every port. Any other host with our marker is an orphan.
+	DANEHosts map[string]bool
 }
 
 // Orphan is a domain whose records in a zone are ours by shape although it
-// is neither managed nor retiring: shown, never deleted.
+// is neither managed nor retiring, or a host whose DANE records are ours
+// although it is not in dane.hosts: shown, never deleted.
 type Orphan struct {
-	Domain  string
+	Domain  string // the mail domain, or the DANE host
 	Zone    string
-	Records []reconcile.Record // in write order: mta-sts, _smtp._tls, _mta-sts
+	Records []reconcile.Record // in write order: mta-sts, _smtp._tls, _mta-sts; DANE: per port, TLSA then the marker
+	// Ports are a DANE host's ports with records of ours, ascending; nil
+	// for a mail domain.
+	Ports []int
 }
 
 // Our names under a domain, in write order.
@@ -35,9 +45,22 @@ const (
 // Orphans finds, among a zone's live records, the domains with records of
 // our shape that known does not claim (desired, retiring or skipped), with
 // every record of ours at their names: the identifying CNAMEs, and the
-// v=STSv1 and v=TLSRPTv1 TXT records beside them. Foreign records at those
-// names are not listed: they are not ours to remove.
+// v=STSv1 and v=TLSRPTv1 TXT records beside them; and the hosts outside
+// DANEHosts with a marker of ours at a _<port>._tcp name, with the marker
+// and the TLSA values it lists. Foreign records at those names are not
+// listed: they are not ours to remove. The list is sorted by domain.
 func (s Shape) Orphans(zone string, live []reconcile.Record, known func(domain string) bool) []Orphan {
+	zone = strings.TrimSuffix(strings.ToLower(zone), ".")
+	out := append(s.domainOrphans(zone, live, known), s.daneOrphans(zone, live)...)
+	if len(out) == 0 {
+		return nil
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
+	return out
+}
+
+// domainOrphans are the mail domains of Orphans.
+func (s Shape) domainOrphans(zone string, live []reconcile.Record, known func(domain string) bool) []Orphan {
 	host := fqdn(s.PolicyHost)
 	byDomain := map[string]bool{}
 	for _, r := range live {
@@ -67,9 +90,46 @@ func (s Shape) Orphans(zone string, live []reconcile.Record, known func(domain s
 			}
 			return rs[i].Type+rs[i].Value < rs[j].Type+rs[j].Value
 		})
-		out = append(out, Orphan{Domain: d, Zone: strings.TrimSuffix(strings.ToLower(zone), "."), Records: rs})
+		out = append(out, Orphan{Domain: d, Zone: zone, Records: rs})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
+	return out
+}
+
+// daneOrphans are the DANE hosts of Orphans: one per host, over its ports.
+func (s Shape) daneOrphans(zone string, live []reconcile.Record) []Orphan {
+	type owner struct {
+		host string
+		port int
+	}
+	at := map[owner][]reconcile.Record{}
+	for _, r := range live {
+		if host, port, ok := dane.ParseName(r.Name); ok && !s.DANEHosts[host] {
+			at[owner{host, port}] = append(at[owner{host, port}], r)
+		}
+	}
+	names := make([]owner, 0, len(at))
+	for o := range at {
+		names = append(names, o)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if names[i].host != names[j].host {
+			return names[i].host < names[j].host
+		}
+		return names[i].port < names[j].port
+	})
+	var out []Orphan
+	for _, n := range names {
+		rs := reconcile.DANEClaimed(at[n])
+		if len(rs) == 0 {
+			continue
+		}
+		if len(out) == 0 || out[len(out)-1].Domain != n.host {
+			out = append(out, Orphan{Domain: n.host, Zone: zone})
+		}
+		o := &out[len(out)-1]
+		o.Records = append(o.Records, rs...)
+		o.Ports = append(o.Ports, n.port)
+	}
 	return out
 }
 
