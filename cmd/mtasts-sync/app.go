@@ -341,22 +341,15 @@ func cmdApply(c *cli.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := lockConfig(c, cfg.Path)
+	unlock, m, err := beginApply(c, cfg.Path)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	metricsFile, prevMetrics, err := readApplyMetrics(c)
-	if err != nil {
-		return err
-	}
 	start := time.Now()
 	run, err := eng.Plan(c.Context)
 	if err != nil {
-		if werr := writeApplyMetrics(metricsFile, prevMetrics, metrics.ApplyRun{Failed: true, Duration: time.Since(start), Now: time.Now()}); werr != nil {
-			err = errors.Join(err, werr)
-		}
-		return fail(err, exitError)
+		return fail(m.failed(err, start), exitError)
 	}
 	sum := run.Plan.Summary()
 	// Acknowledged conflicts are not news; an ignore: entry gone stale is.
@@ -369,11 +362,8 @@ func cmdApply(c *cli.Context, e env) error {
 			return err
 		}
 	}
-	if err := writeApplyMetrics(metricsFile, prevMetrics, metrics.ApplyRun{
-		Plan: run.Plan, Results: rep.Results, Failed: rep.Err != nil || c.Context.Err() != nil,
-		API: summary.API, Duration: summary.Wall, Now: time.Now(),
-	}); err != nil {
-		return fail(errors.Join(rep.Err, err), exitError)
+	if err := m.finished(c, run.Plan, rep, summary); err != nil {
+		return err
 	}
 	return applyExit(c, rep, sum)
 }
@@ -405,27 +395,58 @@ func applyExit(c *cli.Context, rep engine.Report, sum reconcile.Summary) error {
 	return nil
 }
 
-// readApplyMetrics reads the --metrics-file of a previous apply: a file
-// that is not ours is refused before anything changes; one of ours
-// remembers the last successful apply.
-func readApplyMetrics(c *cli.Context) (path string, prev map[string]*dto.MetricFamily, err error) {
-	path = c.String("metrics-file")
-	if path == "" {
-		return "", nil, nil
+// beginApply is what every apply does before it touches anything: take
+// the config's run lock, and read the --metrics-file of a previous apply (a
+// file that is not ours is refused here; one of ours remembers the last
+// successful apply).
+func beginApply(c *cli.Context, cfgPath string) (unlock func(), m applyMetrics, err error) {
+	unlock, err = lockConfig(c, cfgPath)
+	if err != nil {
+		return nil, m, err
 	}
-	if prev, err = metrics.ReadOurs(path); err != nil {
-		return "", nil, fail(fmt.Errorf("--metrics-file: %w", err), exitError)
+	if m.path = c.String("metrics-file"); m.path != "" {
+		if m.prev, err = metrics.ReadOurs(m.path); err != nil {
+			unlock()
+			return nil, m, fail(fmt.Errorf("--metrics-file: %w", err), exitError)
+		}
 	}
-	return path, prev, nil
+	return unlock, m, nil
 }
 
-// writeApplyMetrics writes an apply run's metrics to path, if one was given.
-func writeApplyMetrics(path string, prev map[string]*dto.MetricFamily, run metrics.ApplyRun) error {
-	if path == "" {
+// applyMetrics writes an apply run's metrics to --metrics-file, if one
+// was given, keeping what the previous file remembered.
+type applyMetrics struct {
+	path string
+	prev map[string]*dto.MetricFamily
+}
+
+func (m applyMetrics) write(run metrics.ApplyRun) error {
+	if m.path == "" {
 		return nil
 	}
-	if err := metrics.WriteFile(path, metrics.Apply(run, prev)); err != nil {
+	if err := metrics.WriteFile(m.path, metrics.Apply(run, m.prev)); err != nil {
 		return fmt.Errorf("--metrics-file: %w", err)
+	}
+	return nil
+}
+
+// failed records a run that stopped before it wrote anything (the plan
+// could not be made, or a saved plan was refused) and returns err, joined
+// with the metrics file's own error if any.
+func (m applyMetrics) failed(err error, start time.Time) error {
+	if werr := m.write(metrics.ApplyRun{Failed: true, Duration: time.Since(start), Now: time.Now()}); werr != nil {
+		return errors.Join(err, werr)
+	}
+	return err
+}
+
+// finished records a run that applied its plan.
+func (m applyMetrics) finished(c *cli.Context, p reconcile.Plan, rep engine.Report, summary engine.Summary) error {
+	if err := m.write(metrics.ApplyRun{
+		Plan: p, Results: rep.Results, Failed: rep.Err != nil || c.Context.Err() != nil,
+		API: summary.API, Duration: summary.Wall, Now: time.Now(),
+	}); err != nil {
+		return fail(errors.Join(rep.Err, err), exitError)
 	}
 	return nil
 }

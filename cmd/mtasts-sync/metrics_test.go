@@ -145,3 +145,35 @@ func TestApplyMetricsFile(t *testing.T) {
 		t.Errorf("zone_error{example.org} = %v, want 1", v)
 	}
 }
+
+// TestSavedPlanRefusedIsAFailedRun: a saved plan that apply refuses (here,
+// applied already) is a failed run for monitoring, as a plan that cannot be
+// made is for a plain apply; the previous success time stays.
+func TestSavedPlanRefusedIsAFailedRun(t *testing.T) {
+	cfg := quickstart(t)
+	plan := savedPlan(t, cfg)
+	file := filepath.Join(t.TempDir(), "apply.prom")
+	if r := runCLI(t, nil, "apply", "--metrics-file", file, plan); r.code != exitError { // the quickstart's conflict
+		t.Fatalf("first apply: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, ok := metrics.Value(parseMetrics(t, string(b)), "mtasts_sync_domain_last_success_timestamp_seconds", map[string]string{"domain": "example.org"})
+	if !ok || first < 1e9 {
+		t.Fatalf("first run: example.org last success = %v (present %v)\n%s", first, ok, b)
+	}
+	r := runCLI(t, nil, "apply", "--metrics-file", file, plan)
+	if r.code != exitError || !strings.Contains(r.stderr, "applied already") {
+		t.Fatalf("second apply: exit %d\n%s", r.code, r.stderr)
+	}
+	b, _ = os.ReadFile(file)
+	mfs := parseMetrics(t, string(b))
+	if v, ok := metrics.Value(mfs, "mtasts_sync_apply_success", map[string]string{}); !ok || v != 0 {
+		t.Errorf("apply_success = %v (present %v) after a refused saved plan, want 0\n%s", v, ok, b)
+	}
+	if v, _ := metrics.Value(mfs, "mtasts_sync_domain_last_success_timestamp_seconds", map[string]string{"domain": "example.org"}); v != first {
+		t.Errorf("example.org last success = %v, want %v kept from the first run", v, first)
+	}
+}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/mtasts-sync/mtasts-sync/internal/config"
 	"github.com/mtasts-sync/mtasts-sync/internal/engine"
-	"github.com/mtasts-sync/mtasts-sync/internal/metrics"
 	"github.com/mtasts-sync/mtasts-sync/internal/planfile"
 	"github.com/mtasts-sync/mtasts-sync/internal/render"
 	"github.com/mtasts-sync/mtasts-sync/internal/safefile"
@@ -137,20 +136,16 @@ func cmdApplySaved(c *cli.Context, e env, path string) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := lockConfig(c, cfg.Path)
+	unlock, m, err := beginApply(c, cfg.Path)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	metricsFile, prevMetrics, err := readApplyMetrics(c)
-	if err != nil {
-		return err
-	}
 	start := time.Now()
 	run := &engine.Run{Plan: f.Plan()}
 	rep, err := eng.ApplySaved(c.Context, run)
 	if err != nil {
-		return fail(fmt.Errorf("saved plan %s: %w", path, err), exitError)
+		return fail(m.failed(fmt.Errorf("saved plan %s: %w", path, err), start), exitError)
 	}
 	summary := eng.Summary(run, time.Since(start))
 	summary.Log(eng.Log())
@@ -161,11 +156,8 @@ func cmdApplySaved(c *cli.Context, e env, path string) error {
 			return err
 		}
 	}
-	if err := writeApplyMetrics(metricsFile, prevMetrics, metrics.ApplyRun{
-		Plan: run.Plan, Results: rep.Results, Failed: rep.Err != nil || c.Context.Err() != nil,
-		API: summary.API, Duration: summary.Wall, Now: time.Now(),
-	}); err != nil {
-		return fail(errors.Join(rep.Err, err), exitError)
+	if err := m.finished(c, run.Plan, rep, summary); err != nil {
+		return err
 	}
 	return applyExit(c, rep, sum)
 }
